@@ -1,0 +1,61 @@
+"""Registries of sparkpose: children of mmengine's, so the Runner finds our parts.
+
+Every pluggable component registers itself where it is defined; ``locations`` lets a
+config name a type without importing its module first (``default_scope='sparkpose'``).
+"""
+from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
+from mmengine.registry import METRICS as MMENGINE_METRICS
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
+from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
+from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine.registry import Registry
+
+RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, locations=['sparkpose.engine'])
+LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['sparkpose.engine'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['sparkpose.engine.hooks'])
+LOG_PROCESSORS = Registry(
+    'log processor', parent=MMENGINE_LOG_PROCESSORS, locations=['sparkpose.engine'])
+
+DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['sparkpose.datasets'])
+DATA_SAMPLERS = Registry(
+    'data sampler', parent=MMENGINE_DATA_SAMPLERS, locations=['sparkpose.datasets'])
+TRANSFORMS = Registry(
+    'transform', parent=MMENGINE_TRANSFORMS, locations=['sparkpose.datasets.transforms'])
+# Target encoders/decoders shared by the data pipeline and the heads (mmpose's codecs).
+CODECS = Registry('codec', locations=['sparkpose.codecs'])
+
+MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['sparkpose.models'])
+MODEL_WRAPPERS = Registry(
+    'model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, locations=['sparkpose.models'])
+
+OPTIMIZERS = Registry(
+    'optimizer', parent=MMENGINE_OPTIMIZERS, locations=['sparkpose.engine.optim_wrappers'])
+OPTIM_WRAPPERS = Registry(
+    'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS,
+    locations=['sparkpose.engine.optim_wrappers'])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+    'optimizer wrapper constructor', parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+    locations=['sparkpose.engine.optim_wrappers'])
+PARAM_SCHEDULERS = Registry(
+    'parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
+    locations=['sparkpose.engine.schedulers'])
+
+METRICS = Registry('metric', parent=MMENGINE_METRICS, locations=['sparkpose.evaluation'])
+EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, locations=['sparkpose.evaluation'])
+
+VISUALIZERS = Registry(
+    'visualizer', parent=MMENGINE_VISUALIZERS, locations=['sparkpose.visualization'])
+VISBACKENDS = Registry(
+    'vis_backend', parent=MMENGINE_VISBACKENDS, locations=['sparkpose.visualization'])

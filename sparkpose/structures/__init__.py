@@ -1,0 +1,17 @@
+from .pose_data_sample import PoseDataSample
+from .rotation import (
+                       canonical_quaternion,
+                       flip_pose_horizontal,
+                       geodesic_distance_matrix,
+                       geodesic_distance_quaternion,
+                       matrix_to_quaternion,
+                       matrix_to_rotation_6d,
+                       quaternion_to_matrix,
+                       rotation_6d_to_matrix,
+)
+
+__all__ = [
+    'PoseDataSample', 'canonical_quaternion', 'flip_pose_horizontal',
+    'geodesic_distance_matrix', 'geodesic_distance_quaternion', 'matrix_to_quaternion',
+    'matrix_to_rotation_6d', 'quaternion_to_matrix', 'rotation_6d_to_matrix',
+]
