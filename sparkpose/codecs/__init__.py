@@ -1,0 +1,3 @@
+from .translation_normalizer import TranslationNormalizer
+
+__all__ = ['TranslationNormalizer']
