@@ -1,0 +1,14 @@
+from .mean_pose_baseline import mean_pose, mean_pose_baseline
+from .pose_errors import (
+    POSITION_THRESHOLD,
+    ROTATION_THRESHOLD_DEG,
+    position_error,
+    rotation_error_deg,
+    speed_scores,
+    summarize_pose_errors,
+)
+
+__all__ = [
+    'POSITION_THRESHOLD', 'ROTATION_THRESHOLD_DEG', 'mean_pose', 'mean_pose_baseline',
+    'position_error', 'rotation_error_deg', 'speed_scores', 'summarize_pose_errors',
+]

@@ -1,0 +1,4 @@
+from .dump_pose_predictions import DumpPosePredictions
+from .pose_metric import PoseMetric
+
+__all__ = ['DumpPosePredictions', 'PoseMetric']

@@ -1,0 +1,3 @@
+from .pose_data_preprocessor import PoseDataPreprocessor
+
+__all__ = ['PoseDataPreprocessor']

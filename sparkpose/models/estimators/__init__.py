@@ -1,0 +1,3 @@
+from .pose_estimator import PoseEstimator
+
+__all__ = ['PoseEstimator']
