@@ -1,0 +1,89 @@
+"""Augmentations of the raw event stream: polarity swap and event density."""
+from collections.abc import Sequence
+
+import numpy as np
+
+from sparkpose.registry import TRANSFORMS
+
+from .base import RandomTransform
+
+EVENT_KEYS = ('x', 'y', 't', 'p')
+
+
+@TRANSFORMS.register_module()
+class RandomPolaritySwap(RandomTransform):
+    """Swap ON and OFF events (``p → 1 − p``), as if the scene's contrast were inverted.
+
+    Works on the events, before the representation transform, rather than on channel
+    halves of ``inputs``: then it holds for every representation, whatever its channel
+    layout, and sits with the other event augmentations. For the two-polarity voxel grid
+    and the event frame the effect is exactly a swap of the channel halves.
+
+    Args:
+        prob: Probability of swapping.
+    """
+
+    def __init__(self, prob: float = 0.3) -> None:
+        super().__init__(prob)
+
+    def transform(self, results: dict) -> dict:
+        """Replace ``events['p']`` (0/1) by ``1 − p``."""
+        events = results['events']
+        p = np.asarray(events['p'])
+        results['events'] = {**events, 'p': (1 - p).astype(p.dtype, copy=False)}
+        return results
+
+
+@TRANSFORMS.register_module()
+class RandomEventDensity(RandomTransform):
+    """Thin the window's events at random and add uniform noise events.
+
+    Narrows the synthetic-to-real gap: recorded windows hold about 6× fewer events than
+    synthetic ones, and real sensors fire background noise. Each event is kept with
+    probability ``keep``, drawn log-uniformly from ``keep_fraction`` (each halving of the
+    density is equally likely); then ``round(noise · n_kept)`` noise events are added, with
+    ``noise`` uniform in ``noise_fraction``, at uniform pixels of the sensor, uniform
+    integer times in the window ``(t_start, t_end]`` and random polarities. Noise is
+    counted relative to the kept events so that the signal-to-noise ratio does not
+    depend on the drop-out. The events stay sorted by ``t``. Must come before the
+    representation transform.
+
+    Args:
+        prob: Probability of applying the augmentation.
+        keep_fraction: ``(low, high)`` range of the keep probability, ``0 < low <= high <= 1``.
+        noise_fraction: ``(low, high)`` range of the noise count relative to the kept
+            events, ``0 <= low <= high``.
+    """
+
+    def __init__(self, prob: float = 0.5, keep_fraction: Sequence[float] = (0.125, 1.0),
+                 noise_fraction: Sequence[float] = (0.0, 0.1)) -> None:
+        super().__init__(prob)
+        if len(keep_fraction) != 2 or not 0 < keep_fraction[0] <= keep_fraction[1] <= 1:
+            raise ValueError(f'RandomEventDensity: keep_fraction must be (low, high) with '
+                             f'0 < low <= high <= 1, got {keep_fraction!r}')
+        if len(noise_fraction) != 2 or not 0 <= noise_fraction[0] <= noise_fraction[1]:
+            raise ValueError(f'RandomEventDensity: noise_fraction must be (low, high) with '
+                             f'0 <= low <= high, got {noise_fraction!r}')
+        self.keep_fraction = tuple(float(v) for v in keep_fraction)
+        self.noise_fraction = tuple(float(v) for v in noise_fraction)
+
+    def transform(self, results: dict) -> dict:
+        """Replace ``events`` by the thinned, noise-augmented events (new arrays)."""
+        events = {k: np.asarray(results['events'][k]) for k in EVENT_KEYS}
+        keep = np.exp(np.random.uniform(*np.log(self.keep_fraction)))
+        mask = np.random.rand(len(events['t'])) < keep
+        kept = {k: v[mask] for k, v in events.items()}
+        num_noise = int(round(np.random.uniform(*self.noise_fraction) * len(kept['t'])))
+        width, height = (int(s) for s in results['sensor_size'])
+        t_start, t_end = (int(v) for v in results['window_us'])
+        noise = dict(x=np.random.randint(0, width, num_noise),
+                     y=np.random.randint(0, height, num_noise),
+                     t=np.sort(np.random.randint(t_start + 1, t_end + 1, num_noise)),
+                     p=np.random.randint(0, 2, num_noise))
+        # Inserting sorted noise after kept events of equal or earlier time keeps t sorted
+        # in O(N), without re-sorting the window.
+        at = np.searchsorted(kept['t'], noise['t'], side='right')
+        results['events'] = {
+            **results['events'],
+            **{k: np.insert(kept[k], at, noise[k].astype(kept[k].dtype)) for k in EVENT_KEYS}}
+        return results

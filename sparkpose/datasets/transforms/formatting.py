@@ -1,0 +1,53 @@
+"""Packing a sample into the model's inputs and its PoseDataSample."""
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from sparkpose.registry import TRANSFORMS
+from sparkpose.structures import PoseDataSample
+
+from .base import sample_name
+
+# Keys a sample may lack, with the value they stand for.
+META_DEFAULTS = {'flipped': False}
+
+
+@TRANSFORMS.register_module()
+class PackPoseInputs:
+    """Turn ``results`` into ``dict(inputs=Tensor (C, H, W), data_samples=PoseDataSample)``.
+
+    ``inputs`` becomes a float32 tensor; the ``meta_keys`` go into the sample's metainfo
+    (``flipped`` defaults to ``False`` when no flip ran); ``gt_t`` ``(3,)`` metres and
+    ``gt_q`` ``(4,)`` scalar-last become float32 data fields when the sample has a pose
+    (test files have none). Must be the last transform.
+
+    Args:
+        meta_keys: Keys of ``results`` copied into the metainfo; a missing one raises.
+    """
+
+    def __init__(self, meta_keys: Sequence[str] = (
+            'seq_id', 'label_index', 'timestamp', 'timestamp_us', 'cam_K', 'input_size',
+            'sensor_size', 'flipped')) -> None:
+        self.meta_keys = tuple(meta_keys)
+
+    def __call__(self, results: dict) -> dict:
+        """Pack ``results``; see the class docstring."""
+        if 'inputs' not in results:
+            raise KeyError(f"PackPoseInputs: {sample_name(results)} has no 'inputs'; put a "
+                           f"representation transform (EventsToVoxelGrid, EventsToFrame) "
+                           f"before PackPoseInputs")
+        missing = [k for k in self.meta_keys if k not in results and k not in META_DEFAULTS]
+        if missing:
+            raise KeyError(f'PackPoseInputs: {sample_name(results)} lacks meta_keys '
+                           f'{missing}; it has {sorted(results)}')
+        metainfo = {k: results.get(k, META_DEFAULTS.get(k)) for k in self.meta_keys}
+        data_sample = PoseDataSample(metainfo=metainfo)
+        if ('gt_t' in results) != ('gt_q' in results):
+            raise KeyError(f'PackPoseInputs: {sample_name(results)} has only one of gt_t, '
+                           f'gt_q; a pose needs both')
+        if 'gt_t' in results:
+            data_sample.gt_t = torch.from_numpy(np.asarray(results['gt_t'], dtype=np.float32))
+            data_sample.gt_q = torch.from_numpy(np.asarray(results['gt_q'], dtype=np.float32))
+        inputs = torch.from_numpy(np.ascontiguousarray(results['inputs'], dtype=np.float32))
+        return dict(inputs=inputs, data_samples=data_sample)

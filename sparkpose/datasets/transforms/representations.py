@@ -1,0 +1,115 @@
+"""Event-window representations: the tensors a network sees (voxel grid, event frame)."""
+from collections.abc import Sequence
+
+import numpy as np
+
+from sparkpose.registry import TRANSFORMS
+
+from .base import sample_name
+from .voxel_kernels import voxel_grid_fused
+
+
+@TRANSFORMS.register_module()
+class EventsToVoxelGrid:
+    """Two-polarity temporal voxel grid of the sample's window, built at the input size.
+
+    Channels ``[0, num_bins)`` hold ON events and ``[num_bins, 2·num_bins)`` OFF events.
+    Time is bilinear with the E2VID convention (Zhu et al. 2019, Rebecq et al. 2019):
+    ``τ = (t − t_start) / (t_end − t_start) · (num_bins − 1)`` over the window
+    ``(t_start, t_end]`` and each event's unit weight is split between bins ``⌊τ⌋`` and
+    ``⌊τ⌋ + 1``. Space: the grid is built directly at ``input_size`` by mapping each
+    event's pixel centre, ``x_in = ⌊(x + 0.5)·W_in / W⌋`` (same for ``y``), never by
+    resizing a full-resolution grid; ``cam_K`` is replaced by
+    ``diag(W_in/W, H_in/H, 1)·K``, so a 3-D point projected with the new K falls in the
+    input pixel its events land in.
+
+    The grid is not normalised: its total weight equals the number of events in the
+    window (an empty window gives zeros). Scale it in the model's data preprocessor if
+    needed. The work is done by the fused numba kernel
+    :func:`~sparkpose.datasets.transforms.voxel_kernels.voxel_grid_fused`.
+
+    Reads ``events``, ``window_us``, ``sensor_size``, ``cam_K``; adds ``inputs``
+    (float32 ``(2·num_bins, H_in, W_in)``), ``input_size`` ``(W_in, H_in)`` and replaces
+    ``cam_K``.
+
+    Args:
+        num_bins: Temporal bins per polarity.
+        input_size: Target ``(W_in, H_in)`` in pixels; ``None`` keeps the sensor resolution
+            (the original code's 'default' setting runs at full 1280×720).
+    """
+
+    def __init__(self, num_bins: int = 5,
+                 input_size: Sequence[int] | None = (256, 256)) -> None:
+        if int(num_bins) != num_bins or num_bins < 1:
+            raise ValueError(f'{type(self).__name__}: num_bins must be a positive integer, '
+                             f'got {num_bins!r}')
+        if input_size is not None and (len(input_size) != 2
+                                       or any(int(s) != s or s < 1 for s in input_size)):
+            raise ValueError(f'{type(self).__name__}: input_size must be (W_in, H_in) '
+                             f'positive integers or None, got {input_size!r}')
+        self.num_bins = int(num_bins)
+        self.input_size = None if input_size is None else (int(input_size[0]),
+                                                           int(input_size[1]))
+
+    def __call__(self, results: dict) -> dict:
+        """Add ``inputs``, ``input_size`` and the scaled ``cam_K`` to ``results``."""
+        if 'input_size' in results:
+            # A second representation would scale cam_K twice.
+            raise ValueError(f"{type(self).__name__}: {sample_name(results)} already went "
+                             f"through a representation transform (it has 'input_size' "
+                             f"{results['input_size']}); use one per pipeline")
+        sensor_w, sensor_h = (int(s) for s in results['sensor_size'])
+        out_w, out_h = self.input_size or (sensor_w, sensor_h)
+        results['inputs'] = self.represent(results, (sensor_w, sensor_h), (out_w, out_h))
+        results['input_size'] = (out_w, out_h)
+        scale = np.diag([out_w / sensor_w, out_h / sensor_h, 1.0])
+        results['cam_K'] = scale @ np.asarray(results['cam_K'], dtype=np.float64)
+        return results
+
+    def represent(self, results: dict, sensor_size: tuple[int, int],
+                  out_size: tuple[int, int]) -> np.ndarray:
+        """The voxel grid, float32 ``(2·num_bins, H_in, W_in)``."""
+        events = results['events']
+        x, y, t, p = (np.asarray(events[k]) for k in 'xytp')
+        if not len(x) == len(y) == len(t) == len(p):
+            # Also a memory-safety check: the kernel indexes all four with x's length.
+            raise ValueError(f'{type(self).__name__}: {sample_name(results)} events x, y, '
+                             f't, p differ in length: {len(x)}, {len(y)}, {len(t)}, {len(p)}')
+        t_start, t_end = (int(v) for v in results['window_us'])
+        if t_end <= t_start:
+            raise ValueError(f'{type(self).__name__}: {sample_name(results)} window_us '
+                             f'{results["window_us"]} is empty; need t_start < t_end (µs)')
+        grid, skipped = voxel_grid_fused(x, y, t, p, t_start, t_end, self.num_bins,
+                                         *sensor_size, *out_size)
+        if skipped:
+            raise ValueError(
+                f'{type(self).__name__}: {sample_name(results)} has {skipped} events outside '
+                f'the sensor {sensor_size} or the window (t_start, t_end] = '
+                f'({t_start}, {t_end}] µs: x in [{x.min()}, {x.max()}], y in '
+                f'[{y.min()}, {y.max()}], t in [{t.min()}, {t.max()}]')
+        return grid
+
+
+@TRANSFORMS.register_module()
+class EventsToFrame(EventsToVoxelGrid):
+    """Two-channel event frame: per-pixel ON and OFF counts at the input size.
+
+    A one-bin :class:`EventsToVoxelGrid` (channel 0 = ON, 1 = OFF), with the same
+    coordinate and ``cam_K`` scaling and the same keys read and written.
+
+    Args:
+        input_size: Target ``(W_in, H_in)`` in pixels; ``None`` keeps the sensor resolution.
+        log1p: Store ``log(1 + count)`` instead of raw counts (compresses busy pixels).
+    """
+
+    def __init__(self, input_size: Sequence[int] | None = (256, 256),
+                 log1p: bool = False) -> None:
+        super().__init__(num_bins=1, input_size=input_size)
+        self.log1p = log1p
+
+    def represent(self, results: dict, sensor_size: tuple[int, int],
+                  out_size: tuple[int, int]) -> np.ndarray:
+        """The count frame, float32 ``(2, H_in, W_in)``."""
+        frame = super().represent(results, sensor_size, out_size)
+        return np.log1p(frame) if self.log1p else frame
+

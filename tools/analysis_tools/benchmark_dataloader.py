@@ -1,0 +1,183 @@
+"""Throughput and peak memory of the real training input pipeline, per DataLoader worker count.
+
+Pipeline: ``SPADESDataset`` → ``EventsToVoxelGrid`` → ``PackPoseInputs``, random access
+over all labels, ``pseudo_collate`` (or ``default_collate``). For every number of sequences
+(``--num-sequences``, 0 = all in the split) and workers (``--workers``) it reports:
+
+* samples/s overall and per worker, after each process's first batch (start-up and numba
+  compilation excluded);
+* CPU ms per sample of the loading processes (the pipeline, plus, in workers, moving each
+  sample into shared memory for the main process);
+* peak RSS (VmHWM from ``/proc``) of the main process and of the workers, and each worker's
+  growth since it started: a forked worker's RSS counts pages shared with the parent, and
+  the growth must not depend on the number of sequences.
+
+``--standin N`` first writes N stand-in sequences (uniform events clustered in a moving
+300x300 px region, 100 µs ticks, 10 Hz labels)::
+
+    python tools/analysis_tools/benchmark_dataloader.py --data-root /tmp/bench --standin 16 \\
+        --num-sequences 4 0 --workers 0 1 2 --json bench.json
+"""
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from mmengine.dataset import default_collate, pseudo_collate
+from torch.utils.data import DataLoader, RandomSampler
+
+from sparkpose.datasets import read_split
+from sparkpose.registry import DATASETS
+from sparkpose.simulation.spades_writer import (
+    make_labels,
+    write_camera_json,
+    write_spades_file,
+    write_split_files,
+)
+
+
+def write_standin(root: Path, num_sequences: int, seconds: float, events_per_window: int,
+                  seed: int = 0) -> None:
+    """Write stand-in sequences ``RT000...`` with realistic event density into ``root``."""
+    rng = np.random.default_rng(seed)
+    num_labels = int(seconds * 10)
+    names = [f'RT{i:03d}' for i in range(num_sequences)]
+    for name in names:
+        n = num_labels * events_per_window
+        ts = np.sort(rng.integers(0, num_labels * 1000 + 1, n))  # 100 µs ticks
+        phase = ts / 1e4 * 2 * np.pi / seconds + rng.uniform(0, 2 * np.pi)
+        cx, cy = 640 + 400 * np.sin(phase), 360 + 150 * np.sin(2 * phase)
+        events = dict(xs=np.clip(cx + rng.uniform(-150, 150, n), 0, 1279).astype(int),
+                      ys=np.clip(cy + rng.uniform(-150, 150, n), 0, 719).astype(int),
+                      ts=ts, ps=rng.integers(0, 2, n))
+        quat = rng.normal(size=(num_labels, 4))
+        quat /= np.linalg.norm(quat, axis=1, keepdims=True)
+        translations = np.c_[rng.uniform(-1, 1, (num_labels, 2)), rng.uniform(3, 12, num_labels)]
+        stamps = 1000 * np.arange(1, num_labels + 1)
+        write_spades_file(root / f'{name}.h5', events,
+                          make_labels(name, stamps, translations, quat))
+    write_camera_json(root)
+    write_split_files(root, {'train': names})
+
+
+def _proc_kib(field: str, pid: str = 'self') -> int:
+    """A ``/proc/<pid>/status`` memory field (``VmRSS``, ``VmHWM``) in KiB."""
+    with open(f'/proc/{pid}/status') as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ':'))
+
+
+def _reset_peak_rss() -> None:
+    """Reset this process's VmHWM (Linux clear_refs 5) so each run reports its own peak."""
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')
+
+
+class _ReportingCollate:
+    """A collate function that also reports on the collating process.
+
+    Each batch comes with ``dict(pid, start_rss, peak_rss, cpu)``: RSS right after the
+    worker started (this object is also the ``worker_init_fn``, run in each worker's own
+    copy), VmHWM (KiB) and the process's CPU time (s) once the batch is ready.
+    """
+
+    def __init__(self, collate: str) -> None:
+        self.collate = dict(pseudo=pseudo_collate, default=default_collate)[collate]
+        self.start_rss = None
+
+    def worker_started(self, worker_id: int) -> None:
+        self.start_rss = _proc_kib('VmRSS')
+
+    def __call__(self, batch: list) -> tuple:
+        report = dict(pid=os.getpid(), start_rss=self.start_rss, peak_rss=_proc_kib('VmHWM'),
+                      cpu=time.process_time())
+        return self.collate(batch), report
+
+
+def run(data_root: str, names: list[str], workers: int, args: argparse.Namespace) -> dict:
+    """Time one (sequences, workers) configuration; return its figures."""
+    _reset_peak_rss()
+    dataset = DATASETS.build(dict(
+        type='SPADESDataset', data_root=data_root, sequences=names,
+        max_open_files=args.max_open_files, pipeline=[
+            dict(type='EventsToVoxelGrid', num_bins=args.num_bins,
+                 input_size=tuple(args.input_size)),
+            dict(type='PackPoseInputs')]))
+    sampler = RandomSampler(dataset, replacement=True,
+                            num_samples=args.samples + args.batch_size * max(workers, 1))
+    collate = _ReportingCollate(args.collate)
+    loader = DataLoader(dataset, batch_size=args.batch_size, sampler=sampler,
+                        num_workers=workers, collate_fn=collate,
+                        worker_init_fn=collate.worker_started)
+    first, last, count, start = {}, {}, 0, None
+    for batch, report in loader:
+        pid = report['pid']
+        if pid not in first:  # a process's first batch: start-up and JIT compilation
+            first[pid] = report
+        else:
+            last[pid] = dict(report, samples=last.get(pid, {}).get('samples', 0)
+                             + len(batch['inputs']))
+        if start is None:
+            start = time.perf_counter()
+        else:
+            count += len(batch['inputs'])
+    elapsed = time.perf_counter() - start
+    cpu_ms = [1e3 * (r['cpu'] - first[pid]['cpu']) / r['samples'] for pid, r in last.items()]
+    in_workers = [r for pid, r in last.items() if pid != os.getpid()]
+    return dict(
+        num_sequences=len(names), num_samples=len(dataset), workers=workers,
+        samples_per_s=count / elapsed, samples_per_s_per_worker=count / elapsed / max(workers, 1),
+        cpu_ms_per_sample=float(np.mean(cpu_ms)),
+        main_peak_rss_mib=_proc_kib('VmHWM') / 1024,
+        worker_peak_rss_mib=max((r['peak_rss'] / 1024 for r in in_workers), default=None),
+        worker_growth_mib=max(((r['peak_rss'] - r['start_rss']) / 1024 for r in in_workers),
+                              default=None))
+
+
+def _mib(value: float | None) -> str:
+    return '-' if value is None else f'{value:.0f}'
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--data-root', required=True)
+    parser.add_argument('--split', default='train.txt')
+    parser.add_argument('--num-sequences', type=int, nargs='+', default=[4, 0],
+                        help='sequence counts to compare; 0 = all of the split')
+    parser.add_argument('--workers', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--samples', type=int, default=1600, help='timed samples per run')
+    parser.add_argument('--batch-size', type=int, default=16)
+    parser.add_argument('--collate', choices=['pseudo', 'default'], default='pseudo',
+                        help="mmengine's pseudo_collate (a list of tensors per batch, "
+                             "mmengine's default) or default_collate (one stacked tensor)")
+    parser.add_argument('--max-open-files', type=int, default=320)
+    parser.add_argument('--num-bins', type=int, default=5)
+    parser.add_argument('--input-size', type=int, nargs=2, default=[256, 256])
+    parser.add_argument('--standin', type=int, default=0,
+                        help='first write this many stand-in sequences into --data-root')
+    parser.add_argument('--standin-seconds', type=float, default=3.0)
+    parser.add_argument('--events-per-window', type=int, default=100_000)
+    parser.add_argument('--json', help='also write the figures to this file')
+    args = parser.parse_args()
+
+    if args.standin:
+        write_standin(Path(args.data_root), args.standin, args.standin_seconds,
+                      args.events_per_window)
+    names = read_split(args.data_root, os.path.join(args.data_root, args.split))
+    rows = [run(args.data_root, names[:k or None], w, args)
+            for k in args.num_sequences for w in args.workers]
+    print(f"{'seqs':>5} {'samples':>8} {'workers':>7} {'samples/s':>10} {'/worker':>8} "
+          f"{'cpu ms/sample':>13} {'main MiB':>9} {'worker MiB':>10} {'growth MiB':>10}")
+    for r in rows:
+        print(f"{r['num_sequences']:>5} {r['num_samples']:>8} {r['workers']:>7} "
+              f"{r['samples_per_s']:>10.0f} {r['samples_per_s_per_worker']:>8.0f} "
+              f"{r['cpu_ms_per_sample']:>13.2f} "
+              f"{r['main_peak_rss_mib']:>9.0f} {_mib(r['worker_peak_rss_mib']):>10} "
+              f"{_mib(r['worker_growth_mib']):>10}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(dict(args=vars(args), results=rows), indent=2))
+
+
+if __name__ == '__main__':
+    main()
