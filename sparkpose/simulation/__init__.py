@@ -1,0 +1,31 @@
+from .event_simulator import EventSimulator, lin_log
+from .renderer import render, render_region
+from .sequence import (
+    LABEL_RATE,
+    TICKS_PER_SECOND,
+    SequenceOptions,
+    camera_for_resolution,
+    frame_times,
+    generate_sequence,
+    sequence_name,
+    simulate_events,
+    write_sequence,
+)
+from .spacecraft import Box, Spacecraft, mirror_symmetric, proba2_like
+from .spades_writer import (
+    SPADES_CAMERA,
+    make_labels,
+    write_camera_json,
+    write_spades_file,
+    write_split_files,
+)
+from .trajectory import Trajectory, fitting_distance, random_trajectory
+
+__all__ = [
+    'Box', 'EventSimulator', 'LABEL_RATE', 'SPADES_CAMERA', 'SequenceOptions', 'Spacecraft',
+    'TICKS_PER_SECOND', 'Trajectory', 'camera_for_resolution', 'fitting_distance',
+    'frame_times', 'generate_sequence', 'lin_log', 'make_labels', 'mirror_symmetric',
+    'proba2_like', 'random_trajectory', 'render', 'render_region', 'sequence_name',
+    'simulate_events', 'write_camera_json', 'write_sequence', 'write_spades_file',
+    'write_split_files',
+]

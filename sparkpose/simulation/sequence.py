@@ -1,0 +1,209 @@
+"""Generate one synthetic SPADES-layout trajectory: render, simulate events, label.
+
+A sequence is a function of ``(seed, index, options)`` only: its random source is
+``SeedSequence(seed, spawn_key=(index,))`` (the ``index``-th child of ``SeedSequence(seed)``),
+so a file is the same whichever worker makes it and however many sequences are made.
+"""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sparkpose.structures import matrix_to_quaternion
+
+from .event_simulator import EventSimulator
+from .renderer import render_region
+from .spacecraft import Spacecraft, proba2_like
+from .spades_writer import SPADES_CAMERA, make_labels, write_spades_file
+from .trajectory import Trajectory, random_trajectory
+
+TICKS_PER_SECOND = {'100us': 10_000, 'us': 1_000_000}
+LABEL_RATE = 10  # Hz
+# Motion is measured over base intervals this long (s) to choose the frames in between.
+_BASE_INTERVAL = 0.01
+
+
+@dataclass(frozen=True)
+class SequenceOptions:
+    """Everything that shapes a synthetic sequence besides its seed and index.
+
+    Args:
+        duration: Length (s); labels come at 10 Hz, label ``i`` at ``(i + 1) · 100 ms``.
+        resolution: Sensor ``(W, H)``; the SPADES intrinsics are scaled to it.
+        time_unit: Timestamp ticks, ``'100us'`` (synthetic SPADES) or ``'us'`` (test files).
+        with_poses: Write poses; ``False`` writes timestamps only, like test files.
+        min_distance: Nearest ``Tz`` (m), see :func:`random_trajectory`.
+        max_distance: Farthest ``Tz`` (m).
+        max_tumble_rate: Largest tumble rate (deg/s).
+        contrast_threshold: Range from which the sequence's mean threshold is drawn.
+        threshold_sigma: Pixel-to-pixel spread of the thresholds.
+        refractory_period: Pixel dead time (s).
+        leak_rate: Leak events (Hz per pixel).
+        shot_noise_rate: Shot-noise events (Hz per pixel).
+        ambient: Light on faces the Sun does not reach, as a fraction of full sunlight.
+        max_pixel_motion: Largest image motion (pixels) of any body point between frames.
+        body: The spacecraft.
+    """
+
+    duration: float = 2.0
+    resolution: tuple[int, int] = (1280, 720)
+    time_unit: str = '100us'
+    with_poses: bool = True
+    min_distance: float = 3.0
+    max_distance: float = 12.0
+    max_tumble_rate: float = 10.0
+    contrast_threshold: tuple[float, float] = (0.2, 0.3)
+    threshold_sigma: float = 0.03
+    refractory_period: float = 5e-4
+    leak_rate: float = 0.1
+    shot_noise_rate: float = 0.05
+    ambient: float = 0.05
+    max_pixel_motion: float = 1.0
+    body: Spacecraft = field(default_factory=proba2_like)
+
+    def __post_init__(self) -> None:
+        if self.time_unit not in TICKS_PER_SECOND:
+            raise ValueError(f'time_unit={self.time_unit!r}, expected one of '
+                             f'{sorted(TICKS_PER_SECOND)}')
+        if self.duration < 1 / LABEL_RATE:
+            raise ValueError(f'duration={self.duration} s is shorter than one label period '
+                             f'({1 / LABEL_RATE} s)')
+
+
+def camera_for_resolution(resolution: tuple[int, int]) -> dict:
+    """The SPADES camera (``camera.json`` content) with ``K`` scaled to ``(W, H)``.
+
+    ``K' = diag(W / 1280, H / 720, 1) · K`` is exact under the pixel convention (pixel
+    ``x`` covers ``[x, x + 1)``), and keeps ``cx = W / 2``.
+    """
+    width, height = resolution
+    scale = np.diag([width / SPADES_CAMERA['Nu'], height / SPADES_CAMERA['Nv'], 1.0])
+    K = scale @ np.asarray(SPADES_CAMERA['cameraMatrix'], np.float64)
+    return dict(SPADES_CAMERA, Nu=width, Nv=height, cameraMatrix=K.tolist())
+
+
+def sequence_name(index: int) -> str:
+    """File stem of sequence ``index``: ``RT000``, ``RT901``, ..."""
+    return f'RT{index:03d}'
+
+
+def frame_times(body: Spacecraft, trajectory: Trajectory, K: np.ndarray,
+                duration: float, max_pixel_motion: float) -> np.ndarray:
+    """Frame times such that no body point moves more than ``max_pixel_motion`` between them.
+
+    The motion of each base interval is the largest displacement of a box corner's
+    projection (a rigid motion moves some vertex farthest); the interval is cut into as many
+    equal frames as that needs.
+
+    Returns:
+        ``(F,)`` increasing times (s) from 0 to ``duration``.
+    """
+    base = np.linspace(0, duration, int(np.ceil(duration / _BASE_INTERVAL)) + 1)
+    rotation, translation = trajectory.pose(base)
+    points = body.corners @ rotation.transpose(0, 2, 1) + translation[:, None]
+    pixels = points @ K[:2].T / points[..., 2:]
+    motion = np.linalg.norm(np.diff(pixels, axis=0), axis=-1).max(axis=1)
+    splits = np.maximum(np.ceil(motion / max_pixel_motion), 1).astype(int)
+    start = np.repeat(base[:-1], splits)
+    step = np.repeat(np.diff(base) / splits, splits)
+    within = np.arange(len(start)) - np.repeat(np.cumsum(splits) - splits, splits) + 1
+    return np.concatenate([[0.0], start + within * step])
+
+
+def simulate_events(body: Spacecraft, trajectory: Trajectory, K: np.ndarray, sun: np.ndarray,
+                    simulator: EventSimulator, options: SequenceOptions
+                    ) -> dict[str, np.ndarray]:
+    """Render the trajectory frame by frame and turn it into events plus sensor noise.
+
+    Returns:
+        ``xs, ys`` uint16, ``ts`` int64 ticks of ``options.time_unit`` (sorted), ``ps`` uint8.
+    """
+    size = tuple(options.resolution)
+    ticks_per_second = TICKS_PER_SECOND[options.time_unit]
+    noise = simulator.noise_events(options.duration)
+    order = np.argsort(noise['t'], kind='stable')
+    noise = {key: value[order] for key, value in noise.items()}
+    times = frame_times(body, trajectory, K, options.duration, options.max_pixel_motion)
+    rotations, translations = trajectory.pose(times)
+    # Each frame's events (with the noise of its interval) are sorted on their own: frames
+    # follow each other in time, so the concatenation is sorted and memory stays compact.
+    chunks = []
+    for i, (time, rotation, translation) in enumerate(zip(times, rotations, translations)):
+        crop, bbox = render_region(body, rotation, translation, K, size, sun, options.ambient)
+        if i == 0:
+            simulator.reset(crop, bbox, time)
+            continue
+        lo, hi = np.searchsorted(noise['t'], [times[i - 1], time], side='right')
+        events = simulator.step(crop, bbox, time)
+        events = {key: np.concatenate([events[key], noise[key][lo:hi]]) for key in events}
+        order = np.argsort(events['t'], kind='stable')
+        chunks.append(dict(xs=events['x'][order], ys=events['y'][order], ps=events['p'][order],
+                           ts=np.floor(events['t'][order] * ticks_per_second).astype(np.int64)))
+    return {key: np.concatenate([c[key] for c in chunks]) for key in ('xs', 'ys', 'ts', 'ps')}
+
+
+def generate_sequence(seed: int, index: int, options: SequenceOptions | None = None) -> dict:
+    """Simulate one trajectory.
+
+    Args:
+        seed: Data-set seed.
+        index: Sequence number (also its name, ``RT{index:03d}``).
+        options: See :class:`SequenceOptions`; defaults when ``None``.
+
+    Returns:
+        ``name``; ``events``: ``xs, ys`` uint16, ``ts`` int64 ticks sorted, ``ps`` uint8
+        (1 ON); ``labels``: :func:`make_labels` records (poses only when
+        ``options.with_poses``); ``poses``: ``(N, 3, 3)`` rotations and ``(N, 3)``
+        translations at the label times, whatever ``with_poses``.
+    """
+    options = options or SequenceOptions()
+    rng_traj, rng_events = (np.random.default_rng(s) for s in
+                            np.random.SeedSequence(seed, spawn_key=(index,)).spawn(2))
+    size = tuple(options.resolution)
+    K = np.asarray(camera_for_resolution(size)['cameraMatrix'])
+    body = options.body
+    trajectory = random_trajectory(rng_traj, K, size, body.bounding_radius,
+                                   options.min_distance, options.max_distance,
+                                   options.max_tumble_rate)
+    sun = rng_traj.standard_normal(3)
+    sun[2] = -abs(sun[2])  # the Sun is behind the camera: the visible side is mostly lit
+    simulator = EventSimulator(size, rng_events, rng_events.uniform(*options.contrast_threshold),
+                               options.threshold_sigma, options.refractory_period,
+                               leak_rate=options.leak_rate,
+                               shot_noise_rate=options.shot_noise_rate)
+    events = simulate_events(body, trajectory, K, sun, simulator, options)
+
+    ticks_per_second = TICKS_PER_SECOND[options.time_unit]
+    num_labels = int(np.floor(options.duration * LABEL_RATE + 1e-9))
+    label_ticks = np.arange(1, num_labels + 1) * (ticks_per_second // LABEL_RATE)
+    label_rot, label_t = trajectory.pose(label_ticks / ticks_per_second)
+    name = sequence_name(index)
+    if options.with_poses:
+        quat = matrix_to_quaternion(torch.from_numpy(label_rot)).numpy()
+        labels = make_labels(name, label_ticks, label_t, quat)
+    else:
+        labels = make_labels(name, label_ticks, None, None)
+    return dict(name=name, events=events, labels=labels, poses=(label_rot, label_t))
+
+
+def write_sequence(out_dir: str | Path, seed: int, index: int,
+                   options: SequenceOptions | None = None, compression: str | None = None
+                   ) -> Path:
+    """Generate sequence ``index`` and write it as ``out_dir/RT{index:03d}.h5``.
+
+    Args:
+        out_dir: Output directory.
+        seed: Data-set seed.
+        index: Sequence number.
+        options: See :class:`SequenceOptions`.
+        compression: Event-dataset filter, see
+            :func:`~sparkpose.simulation.spades_writer.write_spades_file`.
+
+    Returns:
+        The written path.
+    """
+    sequence = generate_sequence(seed, index, options)
+    path = Path(out_dir) / f"{sequence['name']}.h5"
+    write_spades_file(path, sequence['events'], sequence['labels'], compression)
+    return path

@@ -1,0 +1,127 @@
+"""The data-set generator CLI, called in-process and read back with plain h5py."""
+import importlib.util
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).parents[2] / 'tools' / 'dataset_converters' / 'generate_synthetic.py'
+EVENT_KEYS = ('xs', 'ys', 'ts', 'ps')
+POSE_FIELDS = ['Tx', 'Ty', 'Tz', 'Qx', 'Qy', 'Qz', 'Qw']
+
+
+def _load_cli():
+    spec = importlib.util.spec_from_file_location('generate_synthetic', SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+generate_synthetic = _load_cli()
+
+
+def _read(path):
+    with h5py.File(path, 'r') as f:
+        keys = sorted(f.keys()), sorted(f['events'].keys()), sorted(f['labels'].keys())
+        events = {k: f['events'][k][()] for k in EVENT_KEYS}
+        labels = f['labels']['data'][()]
+    return keys, events, labels
+
+
+@pytest.fixture(scope='module')
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp('synthetic')
+    paths = generate_synthetic.main(['--out', str(out), '--num-sequences', '3',
+                                     '--duration', '0.5', '--seed', '11'])
+    return out, paths
+
+
+def test_files_have_the_spades_layout(dataset):
+    out, paths = dataset
+    assert [p.name for p in paths] == ['RT000.h5', 'RT001.h5', 'RT002.h5']
+    for path in paths:
+        keys, events, labels = _read(path)
+        assert keys == (['events', 'labels'], sorted(EVENT_KEYS), ['data'])
+        assert labels.dtype.names == ('filename', *POSE_FIELDS, 'timestamp')
+        for key in EVENT_KEYS:
+            assert np.issubdtype(events[key].dtype, np.integer), key
+        assert len({len(v) for v in events.values()}) == 1 and len(events['ts']) > 10_000
+        assert np.all(np.diff(events['ts']) >= 0)
+        assert events['xs'].max() < 1280 and events['ys'].max() < 720
+        assert set(np.unique(events['ps'])) == {0, 1}
+        # 10 Hz labels in 100 µs ticks; every label has a full 100 ms of events before it.
+        np.testing.assert_array_equal(labels['timestamp'], [1000, 2000, 3000, 4000, 5000])
+        assert labels['filename'][0] == f'img000_{path.stem}.png'.encode()
+        quat = np.stack([labels[k] for k in ('Qx', 'Qy', 'Qz', 'Qw')], axis=1)
+        np.testing.assert_allclose(np.linalg.norm(quat, axis=1), 1, atol=1e-9)
+        assert np.all(quat[:, 3] >= 0)
+        assert np.all((labels['Tz'] > 3) & (labels['Tz'] < 12))
+
+
+def test_camera_and_splits(dataset):
+    out, _ = dataset
+    camera = json.loads((out / 'camera.json').read_text())
+    assert camera['Nu'] == 1280 and camera['cameraMatrix'][0][2] == 640
+    splits = {s: (out / f'{s}.txt').read_text().split() for s in ('train', 'val', 'test')}
+    assert splits == {'train': ['RT000'], 'val': ['RT001'], 'test': ['RT002']}
+
+
+def test_same_seed_same_data_any_workers(dataset, tmp_path):
+    out, _ = dataset
+    # Generate RT001 and RT002 alone, in two processes: identical to the first run.
+    paths = generate_synthetic.main(['--out', str(tmp_path / 'again'), '--num-sequences', '2',
+                                     '--first-index', '1', '--duration', '0.5', '--seed', '11',
+                                     '--workers', '2'])
+    for path in paths:
+        _, events, labels = _read(path)
+        _, reference, reference_labels = _read(out / path.name)
+        for key in EVENT_KEYS:
+            np.testing.assert_array_equal(events[key], reference[key])
+        np.testing.assert_array_equal(labels, reference_labels)
+
+
+def test_different_seed_different_data(dataset, tmp_path):
+    out, _ = dataset
+    (path,) = generate_synthetic.main(['--out', str(tmp_path), '--num-sequences', '1',
+                                       '--duration', '0.5', '--seed', '12'])
+    _, events, labels = _read(path)
+    _, reference, reference_labels = _read(out / 'RT000.h5')
+    assert len(events['ts']) != len(reference['ts'])
+    assert not np.allclose(labels['Tx'], reference_labels['Tx'])
+
+
+def test_test_like_files_without_poses(tmp_path):
+    paths = generate_synthetic.main([
+        '--out', str(tmp_path), '--num-sequences', '2', '--first-index', '901',
+        '--duration', '0.3', '--no-poses', '--time-unit', 'us', '--resolution', '320x180'])
+    assert [p.name for p in paths] == ['RT901.h5', 'RT902.h5']
+    for path in paths:
+        _, events, labels = _read(path)
+        assert labels.dtype.names == ('filename', 'timestamp')
+        np.testing.assert_array_equal(labels['timestamp'], [100_000, 200_000, 300_000])
+        assert events['xs'].max() < 320 and events['ys'].max() < 180
+        assert events['ts'].max() <= 300_000 and np.all(np.diff(events['ts']) >= 0)
+    assert (tmp_path / 'test.txt').read_text().split() == ['RT901', 'RT902']
+    assert not (tmp_path / 'train.txt').exists()
+    camera = json.loads((tmp_path / 'camera.json').read_text())
+    np.testing.assert_allclose(camera['cameraMatrix'],
+                               [[1258.6057531097028 / 4, 0, 160],
+                                [0, 1258.6057531097028 / 4, 90], [0, 0, 1]])
+
+
+@pytest.mark.parametrize('num, fractions, expected', [
+    (10, [0.8, 0.1, 0.1], [8, 1, 1]),
+    (3, [0.8, 0.1, 0.1], [1, 1, 1]),
+    (12, [0.8, 0.1, 0.1], [10, 1, 1]),
+    (5, [1, 0, 0], [5, 0, 0]),
+])
+def test_split_counts(num, fractions, expected):
+    assert generate_synthetic.split_counts(num, fractions) == expected
+
+
+def test_bad_resolution_is_rejected(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        generate_synthetic.main(['--out', str(tmp_path), '--resolution', '1280by720'])
+    assert 'expected WxH' in capsys.readouterr().err
