@@ -1,6 +1,8 @@
 """Shared fixtures: tiny SPADES-layout files and data roots written with the project's writer."""
+import importlib.util
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import ModuleType
 
 import h5py
 import numpy as np
@@ -107,3 +109,29 @@ def spades_root_factory(tmp_path: Path,
         return root
 
     return make
+
+
+REPO_ROOT = Path(__file__).parents[1]
+
+
+@pytest.fixture(scope='session')
+def load_tool() -> Callable[[str], ModuleType]:
+    """Import a command-line script under ``tools/`` as a module (they are not a package)."""
+    def load(relative_path: str) -> ModuleType:
+        path = REPO_ROOT / 'tools' / relative_path
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load
+
+
+@pytest.fixture(scope='session')
+def synthetic_root(tmp_path_factory: pytest.TempPathFactory,
+                   load_tool: Callable[[str], ModuleType]) -> Path:
+    """A small generated data set at 1280×720: 5 trajectories of 0.8 s, split 3/1/1."""
+    root = tmp_path_factory.mktemp('synthetic')
+    load_tool('dataset_converters/generate_synthetic.py').main(
+        ['--out', str(root), '--num-sequences', '5', '--duration', '0.8', '--seed', '3',
+         '--split', '0.6', '0.2', '0.2'])
+    return root
