@@ -76,6 +76,17 @@ class PoseEstimator(BaseModel):
             raise ValueError("PoseEstimator: mode='loss' needs data_samples with gt_t/gt_q")
         return self.head.loss(self.extract_feat(inputs), data_samples)
 
+    def predict_pose(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decoded poses of a bare batch, no data samples: what a deployed model computes.
+
+        Args:
+            inputs: ``(B, C, H, W)`` float voxel grids.
+
+        Returns:
+            ``(B, 3)`` translations (m) and ``(B, 4)`` unit quaternions (x, y, z, w), w >= 0.
+        """
+        return self.head.decode(self.head(self.extract_feat(inputs)))
+
     def predict(self, inputs: torch.Tensor,
                 data_samples: Sequence[PoseDataSample] | None = None) -> list[PoseDataSample]:
         """Predict poses; samples keep their metainfo (seq_id, label_index, timestamp)."""

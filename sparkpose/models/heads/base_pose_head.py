@@ -115,12 +115,20 @@ class BasePoseHead(BaseModule, metaclass=ABCMeta):
         """
         return self.add_predictions(self(feats), data_samples)
 
+    def decode(self, outputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw outputs → decoded pose tensors (differentiable, traceable by ``torch.export``).
+
+        Returns:
+            ``(B, 3)`` translations (m) and ``(B, 4)`` unit quaternions (x, y, z, w), w >= 0.
+        """
+        translation = outputs['translation']
+        pred_t = self.codec.decode(translation) if self.codec is not None else translation
+        return pred_t, self.decode_rotation(outputs['rotation'])
+
     def add_predictions(self, outputs: dict[str, torch.Tensor],
                         data_samples: Sequence[PoseDataSample]) -> Sequence[PoseDataSample]:
         """Decode ``outputs`` into ``pred_t`` / ``pred_q`` fields of ``data_samples``."""
-        translation = outputs['translation'].detach()
-        pred_t = self.codec.decode(translation) if self.codec is not None else translation
-        pred_q = self.decode_rotation(outputs['rotation'].detach())
+        pred_t, pred_q = (pred.detach() for pred in self.decode(outputs))
         for sample, t, q in zip(data_samples, pred_t, pred_q, strict=True):
             sample.pred_t = t
             sample.pred_q = q

@@ -94,3 +94,17 @@ def test_channels_last_gives_the_same_predictions():
     expected, result = model(inputs, mode='tensor'), fast(inputs, mode='tensor')
     for key in expected:
         torch.testing.assert_close(result[key], expected[key], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('head_type', ['QuaternionPoseHead', 'Rot6DPoseHead',
+                                       'UncertaintyPoseHead'])
+def test_predict_pose_returns_the_decoded_predictions_as_tensors(head_type):
+    model = build_estimator(head_type).eval()
+    inputs = torch.rand(3, 10, 32, 32, requires_grad=True)
+    t, q = model.predict_pose(inputs)
+    samples = model.predict(inputs)
+    torch.testing.assert_close(t, torch.stack([s.pred_t for s in samples]))
+    torch.testing.assert_close(q, torch.stack([s.pred_q for s in samples]))
+    # Not detached: usable for export and for losses on decoded poses.
+    (t.sum() + q.sum()).backward()
+    assert inputs.grad.abs().sum() > 0

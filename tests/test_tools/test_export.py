@@ -1,0 +1,148 @@
+"""The export CLI, called in-process on tiny configs; the program is checked against PyTorch."""
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import MessageHub
+
+from sparkpose.registry import MODELS
+
+SCRIPT = Path(__file__).parents[2] / 'tools' / 'deployment' / 'export.py'
+MARKER_NAME = 'code_ran.txt'
+
+
+def _load_cli():
+    spec = importlib.util.spec_from_file_location('export', SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+export_cli = _load_cli()
+
+
+def model_cfg(head_type):
+    return dict(
+        type='PoseEstimator',
+        backbone=dict(type='VoxelCNN', in_channels=4, channels=(8, 16)),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type=head_type, in_channels=16, hidden_dim=32,
+                  codec=dict(type='TranslationNormalizer', mean=(0.1, -0.2, 6.0),
+                             std=(0.9, 0.5, 1.5))))
+
+
+def write_config(directory, head_type, input_size=(48, 32)):
+    """A config as users write them; ``input_size`` is (W, H), non-square to catch a swap."""
+    pipeline = [dict(type='EventsToVoxelGrid', num_bins=2, input_size=input_size),
+                dict(type='PackPoseInputs')] if input_size else []
+    path = Path(directory) / f'{head_type}.py'
+    path.write_text(f"default_scope = 'sparkpose'\n"
+                    f'model = {model_cfg(head_type)!r}\n'
+                    f'test_dataloader = dict(dataset=dict(pipeline={pipeline!r}))\n')
+    return path
+
+
+def trained_like_model(head_type):
+    """A model with non-trivial BatchNorm statistics, so eval vs train mode matters."""
+    torch.manual_seed(0)
+    model = MODELS.build(model_cfg(head_type))
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    return model.eval()
+
+
+def _touch(path):
+    Path(path).touch()
+
+
+class CodeInCheckpoint:
+    """Unpickling this would create a file: a stand-in for a malicious checkpoint."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return _touch, (self.path,)
+
+
+@pytest.mark.parametrize('head_type', ['Rot6DPoseHead', 'QuaternionPoseHead'])
+def test_exported_program_matches_pytorch(tmp_path, capsys, head_type):
+    model = trained_like_model(head_type)
+    checkpoint = tmp_path / 'epoch_1.pth'
+    torch.save({'state_dict': model.state_dict()}, checkpoint)
+    out = tmp_path / 'deploy' / 'model.pt2'
+
+    export_cli.main([str(write_config(tmp_path, head_type)), str(checkpoint), '--out', str(out)])
+
+    printed = capsys.readouterr().out
+    assert 'max |exported - pytorch|' in printed and '(B, 4, 32, 48)' in printed
+    extra = {export_cli.META_FILE: '', export_cli.CONFIG_FILE: ''}
+    program = torch.export.load(out, extra_files=extra)
+    assert json.loads(extra[export_cli.META_FILE])['input_shape'] == ['B', 4, 32, 48]
+    assert head_type in extra[export_cli.CONFIG_FILE]
+    deployed = program.module()
+    generator = torch.Generator().manual_seed(1)
+    for batch in (1, 2, 5):
+        inputs = torch.rand(batch, 4, 32, 48, generator=generator)
+        with torch.no_grad():
+            t, q = deployed(inputs)
+            samples = model.predict(inputs)
+        expected_t = torch.stack([s.pred_t for s in samples])
+        expected_q = torch.stack([s.pred_q for s in samples])
+        assert t.shape == (batch, 3) and q.shape == (batch, 4)
+        torch.testing.assert_close(t, expected_t, atol=1e-4, rtol=0)
+        torch.testing.assert_close(q, expected_q, atol=1e-4, rtol=0)
+        assert (q[:, 3] >= 0).all()
+        torch.testing.assert_close(q.norm(dim=-1), torch.ones(batch))
+    # Decoded metres: near the codec's Tz mean, not normalised units.
+    assert 3.0 < float(t[:, 2].mean()) < 9.0
+
+
+def test_input_shape_option_overrides_and_missing_shape_is_named(tmp_path, capsys):
+    model = trained_like_model('Rot6DPoseHead')
+    checkpoint = tmp_path / 'model.pth'
+    torch.save(model.state_dict(), checkpoint)  # a bare state dict works too
+    config = write_config(tmp_path, 'Rot6DPoseHead', input_size=None)
+    with pytest.raises(ValueError, match='pass --input-shape'):
+        export_cli.main([str(config), str(checkpoint), '--out', str(tmp_path / 'a.pt2')])
+    export_cli.main([str(config), str(checkpoint), '--out', str(tmp_path / 'b.pt2'),
+                     '--input-shape', '4', '16', '24'])
+    assert '(B, 4, 16, 24)' in capsys.readouterr().out
+    inputs = torch.rand(3, 4, 16, 24, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        result = torch.export.load(tmp_path / 'b.pt2').module()(inputs)
+        expected = model.predict_pose(inputs)
+    torch.testing.assert_close(result, expected, atol=1e-4, rtol=0)
+
+
+def test_mmengine_checkpoint_loads_weights_without_running_its_code(tmp_path):
+    model = trained_like_model('Rot6DPoseHead')
+    hub = MessageHub.get_instance('export_test')
+    hub.update_scalar('train/lr', 1e-3)
+    hub.update_info('eta', np.float64(12.5))
+    marker = tmp_path / MARKER_NAME
+    checkpoint = tmp_path / 'epoch_3.pth'
+    torch.save({'meta': dict(epoch=3, seed=np.int64(7)), 'state_dict': model.state_dict(),
+                'message_hub': hub.state_dict(), 'extra': CodeInCheckpoint(str(marker))},
+               checkpoint)
+    with pytest.raises(Exception, match='Weights only load failed'):
+        torch.load(checkpoint, weights_only=True)
+
+    state_dict = export_cli.load_state_dict(checkpoint)
+
+    assert not marker.exists()
+    assert state_dict.keys() == model.state_dict().keys()
+    for name, value in model.state_dict().items():
+        assert torch.equal(state_dict[name], value), name
+
+
+def test_checkpoint_without_weights_is_named(tmp_path):
+    checkpoint = tmp_path / 'not_weights.pth'
+    torch.save({'meta': {'epoch': 1}}, checkpoint)
+    with pytest.raises(ValueError, match=r"not_weights.pth: expected a dict with a 'state_dict'"):
+        export_cli.load_state_dict(checkpoint)

@@ -1,0 +1,187 @@
+"""Export a trained pose estimator as a ``torch.export`` program: voxel grid in, pose out.
+
+    python tools/deployment/export.py CONFIG CHECKPOINT --out model.pt2 [--input-shape C H W]
+
+The program maps a float32 ``(B, C, H, W)`` voxel batch (B dynamic) to ``t`` ``(B, 3)``
+metres and ``q`` ``(B, 4)`` scalar-last unit quaternions with ``w >= 0``, decoded exactly as
+``PoseEstimator.predict`` does. It holds only aten operators, so running it needs torch and
+nothing of sparkpose or mmengine::
+
+    program = torch.export.load('model.pt2')
+    t, q = program.module()(voxels)
+
+The file also carries ``sparkpose/config.py`` (the training config: it says how the voxel
+grid must be built) and ``sparkpose/meta.json`` (input shape, outputs), readable with
+``torch.export.load(path, extra_files={'sparkpose/meta.json': ''})``.
+
+TorchScript is not offered: ``torch.jit`` is deprecated in the PyTorch we use and traces
+this model with warnings. ONNX would need a new dependency.
+"""
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from torch import nn
+
+from sparkpose.registry import MODELS
+
+META_FILE = 'sparkpose/meta.json'
+CONFIG_FILE = 'sparkpose/config.py'
+
+
+class DeployablePoseModel(nn.Module):
+    """Wraps an estimator so that ``forward`` is ``predict_pose``: the graph to export.
+
+    Args:
+        estimator: A ``PoseEstimator`` in eval mode.
+    """
+
+    def __init__(self, estimator: nn.Module) -> None:
+        super().__init__()
+        self.estimator = estimator
+
+    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, C, H, W)`` voxels → ``t`` ``(B, 3)`` (m), ``q`` ``(B, 4)`` (x, y, z, w)."""
+        return self.estimator.predict_pose(inputs)
+
+
+class _Inert:
+    """Stands in for every non-tensor object of a checkpoint: accepts anything, keeps nothing."""
+
+    def __new__(cls, *args, **kwargs) -> '_Inert':
+        return super().__new__(cls)
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def __setstate__(self, state: object) -> None:
+        pass
+
+    def append(self, item: object) -> None:
+        pass
+
+    def extend(self, items: object) -> None:
+        pass
+
+
+def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read the model weights of a checkpoint without running any code from the file.
+
+    mmengine checkpoints also pickle training state (``HistoryBuffer``, numpy arrays,
+    ``getattr`` references) that ``torch.load(weights_only=True)`` refuses. Export needs the
+    weights only, so every such global is replaced by an inert placeholder and only
+    tensors, containers and numbers are really rebuilt.
+
+    Args:
+        path: A ``.pth`` file holding ``{'state_dict': ...}`` (mmengine) or a bare state dict.
+
+    Returns:
+        The state dict (parameter name → tensor).
+    """
+    unknown = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    with torch.serialization.safe_globals([(_Inert, name) for name in unknown]):
+        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
+    if not isinstance(state_dict, dict) or not all(
+            isinstance(value, torch.Tensor) for value in state_dict.values()):
+        keys = list(checkpoint)[:8] if isinstance(checkpoint, dict) else type(checkpoint).__name__
+        raise ValueError(f"{path}: expected a dict with a 'state_dict' of tensors (an mmengine "
+                         f'checkpoint) or a bare state dict, got {keys}')
+    return state_dict
+
+
+def default_input_shape(cfg: Config) -> tuple[int, int, int]:
+    """``(C, H, W)`` from the config: backbone ``in_channels`` and the test ``input_size``.
+
+    Raises:
+        ValueError: When either is missing (give ``--input-shape`` then).
+    """
+    channels = cfg.model.get('backbone', {}).get('in_channels')
+    pipeline = cfg.get('test_dataloader', {}).get('dataset', {}).get('pipeline', [])
+    sizes = [step['input_size'] for step in pipeline if step.get('input_size') is not None]
+    if channels is None or not sizes:
+        raise ValueError(f'{cfg.filename}: cannot infer the input shape (need '
+                         f'model.backbone.in_channels and an input_size in '
+                         f'test_dataloader.dataset.pipeline); pass --input-shape C H W')
+    width, height = sizes[0]
+    return int(channels), int(height), int(width)
+
+
+def build_estimator(cfg: Config, checkpoint: str | Path) -> nn.Module:
+    """Build ``cfg.model`` in the ``sparkpose`` scope, load the checkpoint, set eval mode."""
+    init_default_scope(cfg.get('default_scope', 'sparkpose'))
+    model = MODELS.build(cfg.model)
+    model.load_state_dict(load_state_dict(checkpoint))
+    return model.eval()
+
+
+def export(model: nn.Module, input_shape: Sequence[int]) -> torch.export.ExportedProgram:
+    """Export ``model.predict_pose`` with a dynamic batch dimension.
+
+    Args:
+        model: The estimator, eval mode, on CPU.
+        input_shape: ``(C, H, W)`` of one voxel grid.
+
+    Returns:
+        The exported program (inputs ``(B, C, H, W)``, ``B >= 1``).
+    """
+    example = torch.zeros(2, *input_shape)
+    batch = torch.export.Dim('batch', min=1)
+    with torch.no_grad():
+        return torch.export.export(DeployablePoseModel(model).eval(), (example,),
+                                   dynamic_shapes=({0: batch},))
+
+
+def max_output_difference(program: torch.export.ExportedProgram, model: nn.Module,
+                          inputs: torch.Tensor) -> tuple[float, float]:
+    """Max absolute difference of ``(t, q)`` between the program and the eager model."""
+    with torch.no_grad():
+        expected = model.predict_pose(inputs)
+        result = program.module()(inputs)
+    return tuple(float((a - b).abs().max()) for a, b in zip(result, expected, strict=True))
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='training config file')
+    parser.add_argument('checkpoint', help='checkpoint (.pth) with the weights')
+    parser.add_argument('--out', required=True, help='output file, e.g. model.pt2')
+    parser.add_argument('--input-shape', type=int, nargs=3, metavar=('C', 'H', 'W'),
+                        help='shape of one voxel grid; default: from the config')
+    parser.add_argument('--check-batch', type=int, default=3,
+                        help='batch size of the random exported-vs-PyTorch check')
+    parser.add_argument('--atol', type=float, default=1e-4,
+                        help='fail when the exported outputs differ more than this')
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    input_shape = tuple(args.input_shape or default_input_shape(cfg))
+    model = build_estimator(cfg, args.checkpoint)
+    program = export(model, input_shape)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = dict(input_shape=['B', *input_shape], input_dtype='float32',
+                outputs=dict(t='(B, 3) metres, camera frame',
+                             q='(B, 4) unit quaternion (x, y, z, w), w >= 0, body to camera'))
+    torch.export.save(program, out, extra_files={CONFIG_FILE: cfg.pretty_text,
+                                                 META_FILE: json.dumps(meta)})
+
+    inputs = torch.rand(args.check_batch, *input_shape, generator=torch.Generator().manual_seed(0))
+    diff_t, diff_q = max_output_difference(torch.export.load(out), model, inputs)
+    print(f'exported {out} (input (B, {", ".join(map(str, input_shape))}), B dynamic); '
+          f'max |exported - pytorch| on a random batch of {args.check_batch}: '
+          f't {diff_t:.3g} m, q {diff_q:.3g}')
+    if max(diff_t, diff_q) > args.atol:
+        raise SystemExit(f'{out}: exported outputs differ from PyTorch by more than '
+                         f'--atol {args.atol} (t {diff_t:.3g}, q {diff_q:.3g})')
+
+
+if __name__ == '__main__':
+    main()
