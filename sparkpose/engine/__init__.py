@@ -1,0 +1,38 @@
+"""Training engine on mmengine: runner, loop, hooks, optimizer wrappers, schedulers."""
+from .checkpoint import (
+    ATOMIC_BACKEND,
+    AtomicLocalBackend,
+    UnsafeCheckpointError,
+    atomic_write_bytes,
+    find_unsafe_globals,
+    load_checkpoint_safely,
+    safe_checkpoint_globals,
+)
+from .config_checks import check_config_keys
+from .hooks import RandomStateHook, StagedUnfreezeHook, get_random_state, set_random_state
+from .loops import SkipErrorEpochBasedTrainLoop, resolve_exception
+from .optim_wrappers import (
+    AMP_DTYPES,
+    AllParamsOptimWrapperConstructor,
+    NonFiniteLossError,
+    SkipNonFiniteAmpOptimWrapper,
+    SkipNonFiniteMixin,
+    SkipNonFiniteOptimWrapper,
+    amp_device_available,
+    enable_amp,
+    fall_back_to_fp32,
+)
+from .runner import SparkposeRunner, find_resumable_checkpoint
+from .schedulers import CosineAnnealingWarmRestartsLR, restart_periods
+from .worker_seeding import seed_worker
+
+__all__ = [
+    'ATOMIC_BACKEND', 'AtomicLocalBackend', 'UnsafeCheckpointError', 'atomic_write_bytes',
+    'find_unsafe_globals', 'load_checkpoint_safely', 'safe_checkpoint_globals',
+    'check_config_keys', 'RandomStateHook', 'StagedUnfreezeHook', 'get_random_state',
+    'set_random_state', 'SkipErrorEpochBasedTrainLoop', 'resolve_exception', 'AMP_DTYPES',
+    'AllParamsOptimWrapperConstructor', 'NonFiniteLossError', 'SkipNonFiniteAmpOptimWrapper',
+    'SkipNonFiniteMixin', 'SkipNonFiniteOptimWrapper', 'amp_device_available', 'enable_amp',
+    'fall_back_to_fp32', 'SparkposeRunner', 'find_resumable_checkpoint',
+    'CosineAnnealingWarmRestartsLR', 'restart_periods', 'seed_worker',
+]

@@ -1,0 +1,11 @@
+"""Checkpoint I/O: safe (weights-only) loading and atomic saving."""
+from .atomic_save import ATOMIC_BACKEND, AtomicLocalBackend, atomic_write_bytes
+from .safe_load import (
+    UnsafeCheckpointError,
+    find_unsafe_globals,
+    load_checkpoint_safely,
+    safe_checkpoint_globals,
+)
+
+__all__ = ['ATOMIC_BACKEND', 'AtomicLocalBackend', 'atomic_write_bytes', 'UnsafeCheckpointError',
+           'find_unsafe_globals', 'load_checkpoint_safely', 'safe_checkpoint_globals']

@@ -1,0 +1,86 @@
+"""Evaluate a checkpoint on the test split (mmpose/mmdet-style command line).
+
+Writes the metrics as JSON to ``<work_dir>/<timestamp>/metrics.json``; ``--out`` also dumps
+every prediction to a CSV (``DumpPosePredictions``).
+
+Examples:
+    python tools/test.py CONFIG work_dirs/x/best_pose_speed_mean_epoch_28.pth
+    python tools/test.py CONFIG CHECKPOINT --out work_dirs/x/predictions.csv
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.runner import Runner
+
+from sparkpose.engine import atomic_write_bytes, check_config_keys
+from sparkpose.registry import RUNNERS
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test a sparkpose model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where to save logs and metrics '
+                        '(default: work_dirs/<config name>)')
+    parser.add_argument('--out', metavar='FILE.csv',
+                        help='also write every prediction to this CSV file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+                        help='override config settings, e.g. test_dataloader.batch_size=8')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def add_dump_metric(cfg: Config, out_file: str) -> None:
+    """Append ``DumpPosePredictions(out_file)`` to ``cfg.test_evaluator`` (made a list)."""
+    if not out_file.endswith('.csv'):
+        raise ValueError(f'--out must name a .csv file, got {out_file!r}')
+    evaluator = cfg.test_evaluator
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:  # an Evaluator config
+        metrics = evaluator['metrics']
+        evaluator['metrics'] = (list(metrics) if isinstance(metrics, list | tuple)
+                                else [metrics])
+        evaluator['metrics'].append(ConfigDict(type='DumpPosePredictions', out_file=out_file))
+        return
+    metrics = list(evaluator) if isinstance(evaluator, list | tuple) else [evaluator]
+    cfg.test_evaluator = [*metrics, ConfigDict(type='DumpPosePredictions', out_file=out_file)]
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command-line options to ``cfg``."""
+    check_config_keys(cfg, args.cfg_options or ())
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    if args.out:
+        add_dump_metric(cfg, args.out)
+    return cfg
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if runner.rank == 0:
+        path = osp.join(runner.log_dir, 'metrics.json')
+        report = dict(config=args.config, checkpoint=args.checkpoint, metrics=metrics)
+        atomic_write_bytes(json.dumps(report, indent=2, default=float).encode(), path)
+        runner.logger.info(f'Metrics written to {path}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,93 @@
+"""Train a pose estimator from a config (mmpose/mmdet-style command line).
+
+Examples:
+    python tools/train.py configs/voxelcnn/rot6d_voxelcnn_1xb32-30e_synthetic-128x128.py
+    python tools/train.py CONFIG --amp --resume            # resume the latest checkpoint
+    python tools/train.py CONFIG --resume work_dirs/x/epoch_3.pth  # resume this checkpoint
+    python tools/train.py CONFIG --cfg-options train_cfg.max_epochs=40 randomness.seed=1
+    torchrun --nproc-per-node 2 tools/train.py CONFIG --launcher pytorch
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from sparkpose.engine import AMP_DTYPES, check_config_keys, enable_amp
+from sparkpose.registry import RUNNERS
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a sparkpose model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='where to save logs and checkpoints '
+                        '(default: work_dirs/<config name>)')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto', metavar='CHECKPOINT',
+                        help='resume from CHECKPOINT, or without a value from the latest '
+                        'checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed-precision training (GPU only; float32 elsewhere)')
+    parser.add_argument('--amp-dtype', choices=AMP_DTYPES, default='float16',
+                        help='autocast dtype for --amp (float16 uses dynamic loss scaling)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate by total batch size / '
+                        'auto_scale_lr.base_batch_size')
+    parser.add_argument('--seed', type=int, help='random seed (overrides randomness.seed)')
+    parser.add_argument('--deterministic', action='store_true',
+                        help='deterministic algorithms (bit-identical reruns and resumes)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+                        help='override config settings, e.g. train_cfg.max_epochs=5')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK instead.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command-line options to ``cfg``."""
+    check_config_keys(cfg, args.cfg_options or ())
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume:
+        cfg.resume, cfg.load_from = True, args.resume
+
+    if args.amp:
+        cfg.optim_wrapper = enable_amp(cfg.optim_wrapper, args.amp_dtype)
+
+    if args.auto_scale_lr:
+        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+            raise KeyError(f'{args.config}: --auto-scale-lr needs '
+                           'auto_scale_lr = dict(base_batch_size=...) in the config')
+        cfg.auto_scale_lr.enable = True
+
+    randomness = dict(cfg.get('randomness') or {})
+    if args.seed is not None:
+        randomness['seed'] = args.seed
+    if args.deterministic:
+        randomness['deterministic'] = True
+    cfg.randomness = randomness
+    return cfg
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
