@@ -1,3 +1,4 @@
 from .global_average_pooling import GlobalAveragePooling
+from .spatial_pooling import SpatialPooling
 
-__all__ = ['GlobalAveragePooling']
+__all__ = ['GlobalAveragePooling', 'SpatialPooling']

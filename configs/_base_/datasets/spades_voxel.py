@@ -1,0 +1,47 @@
+# SPADES / SPARK 2026 stream 2: one sample per 10 Hz label, the 100 ms of events before it,
+# as a 5-bin × 2-polarity voxel grid built directly at `input_size`.
+dataset_type = 'SPADESDataset'
+data_root = 'data/spades/'
+input_size = (256, 256)
+num_bins = 5
+
+train_pipeline = [
+    dict(type='RandomHorizontalFlip', prob=0.5),
+    dict(type='RandomPolaritySwap', prob=0.3),
+    dict(type='EventsToVoxelGrid', num_bins=num_bins, input_size=input_size),
+    dict(type='RandomVoxelNoise', prob=0.2, max_amplitude=0.05),
+    dict(type='PackPoseInputs'),
+]
+test_pipeline = [
+    dict(type='EventsToVoxelGrid', num_bins=num_bins, input_size=input_size),
+    dict(type='PackPoseInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type=dataset_type, data_root=data_root, split='train.txt',
+                 window_ms=100.0, pipeline=train_pipeline),
+)
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, split='val.txt',
+                 window_ms=100.0, pipeline=test_pipeline, test_mode=True),
+)
+test_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, split='test.txt',
+                 window_ms=100.0, pipeline=test_pipeline, test_mode=True),
+)
+val_evaluator = dict(type='PoseMetric')
+test_evaluator = val_evaluator
