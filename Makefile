@@ -26,7 +26,8 @@ demo: $(PY)
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR)
 	$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_WORK_DIR)/last_checkpoint) \
 		--work-dir $(DEMO_WORK_DIR)/test --out $(DEMO_WORK_DIR)/test/predictions.csv
-	$(PY) tools/analysis_tools/compare_to_baseline.py $(DEMO_WORK_DIR)/test/metrics.json \
+	$(PY) tools/analysis_tools/compare_to_baseline.py \
+		$$(ls -t $(DEMO_WORK_DIR)/test/*/metrics.json | head -n 1) \
 		--data-root $(DEMO_DATA) --train-split train.txt --eval-split test.txt
 
 test: $(PY)

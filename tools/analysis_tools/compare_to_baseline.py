@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> str:
     if not args.metrics.is_file():
         raise SystemExit(f'{args.metrics}: no metrics file (run tools/test.py first)')
     metrics = json.loads(args.metrics.read_text())
+    metrics = metrics.get('metrics', metrics)  # tools/test.py nests them beside its inputs
     prefix = f'{args.prefix}/'
     model = {k[len(prefix):]: v for k, v in metrics.items() if k.startswith(prefix)}
     missing = [f'{prefix}{key}_{stat}' for _, key in ROWS for stat in ('mean', 'median')
