@@ -42,7 +42,8 @@ def test_train_test_and_compare(synthetic_root, load_tool, tmp_path):
     checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
     assert checkpoint.endswith('epoch_2.pth')
     # TensorBoard has the training losses and the validation metrics.
-    assert {'loss', 'loss_rotation', 'pose/speed_mean', 'pose/pos_err_m_mean'} <= scalar_tags(work_dir)
+    expected = {'loss', 'loss_rotation', 'pose/speed_mean', 'pose/pos_err_m_mean'}
+    assert expected <= scalar_tags(work_dir)
 
     csv = tmp_path / 'predictions.csv'
     run('tools/test.py', str(CONFIG), checkpoint, '--work-dir', str(tmp_path / 'test'),
