@@ -1,11 +1,13 @@
 """Evaluate a checkpoint on the test split (mmpose/mmdet-style command line).
 
 Writes the metrics as JSON to ``<work_dir>/<timestamp>/metrics.json``; ``--out`` also dumps
-every prediction to a CSV (``DumpPosePredictions``).
+every prediction to a CSV (``DumpPosePredictions``); ``--show-dir`` draws every test sample
+(event image, ground-truth and predicted pose) with ``PoseVisualizationHook``.
 
 Examples:
     python tools/test.py CONFIG work_dirs/x/best_pose_speed_mean_epoch_28.pth
     python tools/test.py CONFIG CHECKPOINT --out work_dirs/x/predictions.csv
+    python tools/test.py CONFIG CHECKPOINT --show-dir vis_test
 """
 import argparse
 import json
@@ -27,6 +29,9 @@ def parse_args() -> argparse.Namespace:
                         '(default: work_dirs/<config name>)')
     parser.add_argument('--out', metavar='FILE.csv',
                         help='also write every prediction to this CSV file')
+    parser.add_argument('--show-dir', metavar='DIR',
+                        help='draw the test samples (event image with GT and predicted pose) '
+                        'into DIR, relative to <work_dir>/<timestamp> unless absolute')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
                         help='override config settings, e.g. test_dataloader.batch_size=8')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -53,6 +58,22 @@ def add_dump_metric(cfg: Config, out_file: str) -> None:
     cfg.test_evaluator = [*metrics, ConfigDict(type='DumpPosePredictions', out_file=out_file)]
 
 
+def add_show_hook(cfg: Config, show_dir: str) -> None:
+    """Make ``PoseVisualizationHook`` draw the test set into ``show_dir``.
+
+    A ``PoseVisualizationHook`` already in ``cfg.custom_hooks`` gets ``test_out_dir``;
+    otherwise one is appended.
+    """
+    hooks = list(cfg.get('custom_hooks') or [])
+    for hook in hooks:
+        if hook.get('type') in ('PoseVisualizationHook', 'sparkpose.PoseVisualizationHook'):
+            hook['test_out_dir'] = show_dir
+            break
+    else:
+        hooks.append(ConfigDict(type='PoseVisualizationHook', test_out_dir=show_dir))
+    cfg.custom_hooks = hooks
+
+
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command-line options to ``cfg``."""
     check_config_keys(cfg, args.cfg_options or ())
@@ -67,6 +88,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.resume = False
     if args.out:
         add_dump_metric(cfg, args.out)
+    if args.show_dir:
+        add_show_hook(cfg, args.show_dir)
     return cfg
 
 

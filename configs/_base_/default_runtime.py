@@ -23,7 +23,9 @@ env_cfg = dict(
 )
 
 vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
+# No fixed `name`: mmengine keeps one Visualizer per name and process, so a second run in
+# the same process would write into the first one's folder.
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 log_level = 'INFO'
 

@@ -44,3 +44,6 @@ param_scheduler = [
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=5)
 default_hooks = dict(logger=dict(interval=20))
+# Every validation: 4 windows with ground truth (green) and prediction (orange) drawn, to
+# TensorBoard and <work_dir>/<timestamp>/vis/.
+custom_hooks = [dict(type='PoseVisualizationHook', interval=1, max_samples=4)]

@@ -9,7 +9,13 @@ from .checkpoint import (
     safe_checkpoint_globals,
 )
 from .config_checks import check_config_keys
-from .hooks import RandomStateHook, StagedUnfreezeHook, get_random_state, set_random_state
+from .hooks import (
+    PoseVisualizationHook,
+    RandomStateHook,
+    StagedUnfreezeHook,
+    get_random_state,
+    set_random_state,
+)
 from .loops import SkipErrorEpochBasedTrainLoop, resolve_exception
 from .optim_wrappers import (
     AMP_DTYPES,
@@ -35,4 +41,5 @@ __all__ = [
     'SkipNonFiniteMixin', 'SkipNonFiniteOptimWrapper', 'amp_device_available', 'enable_amp',
     'fall_back_to_fp32', 'SparkposeRunner', 'find_resumable_checkpoint',
     'CosineAnnealingWarmRestartsLR', 'restart_periods', 'seed_worker',
+    'PoseVisualizationHook',
 ]

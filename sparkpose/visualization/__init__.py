@@ -7,6 +7,15 @@ from .drawing import (
     events_to_rgb,
     project_points,
 )
+from .pose_visualizer import (
+    GT_COLOR,
+    PRED_COLOR,
+    render_pose_sample,
+    sample_id,
+    upscale_factor,
+    voxel_grid_to_rgb,
+)
 
 __all__ = ['AXIS_COLORS', 'OFF_COLOR', 'ON_COLOR', 'OUTLINE_COLOR', 'draw_pose',
-           'events_to_rgb', 'project_points']
+           'events_to_rgb', 'project_points', 'GT_COLOR', 'PRED_COLOR', 'render_pose_sample',
+           'sample_id', 'upscale_factor', 'voxel_grid_to_rgb']
