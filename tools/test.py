@@ -17,7 +17,7 @@ import os.path as osp
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.runner import Runner
 
-from sparkpose.engine import atomic_write_bytes, check_config_keys
+from sparkpose.engine import apply_common_options, atomic_write_bytes
 from sparkpose.registry import RUNNERS
 
 
@@ -76,14 +76,7 @@ def add_show_hook(cfg: Config, show_dir: str) -> None:
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command-line options to ``cfg``."""
-    check_config_keys(cfg, args.cfg_options or ())
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
-    if args.work_dir:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    apply_common_options(cfg, args.config, args.cfg_options, args.launcher, args.work_dir)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     if args.out:

@@ -9,12 +9,11 @@ Examples:
 """
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from sparkpose.engine import AMP_DTYPES, check_config_keys, enable_amp
+from sparkpose.engine import AMP_DTYPES, apply_common_options, enable_amp
 from sparkpose.registry import RUNNERS
 
 
@@ -50,14 +49,7 @@ def parse_args() -> argparse.Namespace:
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command-line options to ``cfg``."""
-    check_config_keys(cfg, args.cfg_options or ())
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
-    if args.work_dir:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    apply_common_options(cfg, args.config, args.cfg_options, args.launcher, args.work_dir)
 
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None

@@ -8,7 +8,7 @@ from .checkpoint import (
     load_checkpoint_safely,
     safe_checkpoint_globals,
 )
-from .config_checks import check_config_keys
+from .config_checks import apply_common_options, check_config_keys
 from .hooks import (
     PoseVisualizationHook,
     RandomStateHook,
@@ -35,7 +35,8 @@ from .worker_seeding import seed_worker
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicLocalBackend', 'UnsafeCheckpointError', 'atomic_write_bytes',
     'find_unsafe_globals', 'load_checkpoint_safely', 'safe_checkpoint_globals',
-    'check_config_keys', 'RandomStateHook', 'StagedUnfreezeHook', 'get_random_state',
+    'apply_common_options', 'check_config_keys', 'RandomStateHook', 'StagedUnfreezeHook',
+    'get_random_state',
     'set_random_state', 'SkipErrorEpochBasedTrainLoop', 'resolve_exception', 'AMP_DTYPES',
     'AllParamsOptimWrapperConstructor', 'NonFiniteLossError', 'SkipNonFiniteAmpOptimWrapper',
     'SkipNonFiniteMixin', 'SkipNonFiniteOptimWrapper', 'amp_device_available', 'enable_amp',
