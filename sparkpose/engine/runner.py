@@ -1,14 +1,20 @@
-"""sparkpose's Runner: mmengine's, with safe checkpoint I/O and a CPU fallback for AMP."""
+"""sparkpose's Runner: mmengine's, with safe checkpoint I/O and CPU fallbacks (AMP, DDP)."""
+import datetime
 import glob
 import os.path as osp
 import re
 from collections.abc import Callable
 
-from mmengine.dist import is_main_process
+import torch
+from mmengine.dist import is_distributed, is_main_process
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
+from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from sparkpose.registry import RUNNERS
 
@@ -40,6 +46,31 @@ def find_resumable_checkpoint(work_dir: str) -> str | None:
     return max(numbered)[2] if numbered else None
 
 
+def init_cpu_process_group(launcher: str, dist_cfg: dict) -> None:
+    """Join the process group without a GPU: gloo in place of nccl, no ``cuda.set_device``.
+
+    mmengine's ``init_dist`` selects a CUDA device for every launcher, which fails on a
+    CPU-only machine; torchrun's environment (``--launcher pytorch``) is all that
+    ``init_process_group`` needs.
+
+    Args:
+        launcher: The runner's launcher; only ``'pytorch'`` works without a GPU.
+        dist_cfg: ``env_cfg.dist_cfg`` (``backend``, ``timeout`` in seconds, ...).
+    """
+    if launcher != 'pytorch':
+        raise RuntimeError(f'--launcher {launcher} needs a GPU per process; without a GPU, '
+                           'start the processes with torchrun (tools/dist_train.sh, '
+                           '--launcher pytorch)')
+    kwargs = {key: value for key, value in dist_cfg.items() if key != 'init_backend'}
+    if kwargs.get('backend', 'nccl') == 'nccl':
+        print_log("No GPU: distributed training on the 'gloo' backend instead of 'nccl'",
+                  logger='current')
+        kwargs['backend'] = 'gloo'
+    if kwargs.get('timeout') is not None:
+        kwargs['timeout'] = datetime.timedelta(seconds=kwargs['timeout'])
+    torch.distributed.init_process_group(**kwargs)
+
+
 @RUNNERS.register_module()
 class SparkposeRunner(Runner):
     """:class:`mmengine.runner.Runner` hardened for PyTorch >= 2.6 (select with
@@ -55,7 +86,30 @@ class SparkposeRunner(Runner):
       ``last_checkpoint`` pointer (:func:`find_resumable_checkpoint`).
     - **AMP without a GPU**: an ``AmpOptimWrapper``-type config on a CPU-only machine
       trains in float32 with one warning instead of failing mmengine's GPU assertion.
+    - **DDP without a GPU** (``--launcher pytorch``): the process group uses gloo where the
+      config says nccl, and the model is wrapped as a CPU module (``device_ids=None``).
     """
+
+    def setup_env(self, env_cfg: dict) -> None:
+        """mmengine's set-up; without a GPU, join the process group on gloo first."""
+        if self.distributed and not is_distributed() and not torch.cuda.is_available():
+            init_cpu_process_group(self.launcher, env_cfg.get('dist_cfg', {}))
+        super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg: dict | None, model: nn.Module) -> nn.Module:
+        """mmengine's wrapping; without a GPU, DDP wraps the CPU module (no ``device_ids``)."""
+        if self.distributed and not torch.cuda.is_available():
+            model_wrapper_cfg = dict(model_wrapper_cfg or dict(
+                broadcast_buffers=False,
+                find_unused_parameters=self.cfg.get('find_unused_parameters', False)))
+            model_wrapper_cfg.setdefault('type', 'MMDistributedDataParallel')
+            wrapper = model_wrapper_cfg['type']
+            if isinstance(wrapper, str):
+                with MODEL_WRAPPERS.switch_scope_and_registry(None) as registry:
+                    wrapper = registry.get(wrapper)
+            if issubclass(wrapper, DistributedDataParallel):
+                model_wrapper_cfg['device_ids'] = None
+        return super().wrap_model(model_wrapper_cfg, model)
 
     def build_optim_wrapper(self, optim_wrapper: OptimWrapper | dict) -> OptimWrapper:
         """Build the optimizer wrapper; AMP configs fall back to fp32 where no GPU exists."""
