@@ -37,7 +37,7 @@ test-fast: $(PY)
 	$(PY) -m pytest -m "not slow"
 
 lint: $(PY)
-	$(PY) -m ruff check sparkpose tools tests configs
+	$(PY) -m ruff check sparkpose tools tests configs projects
 
 clean:
 	rm -rf work_dirs $(DEMO_DATA) .pytest_cache
