@@ -1,14 +1,13 @@
-"""Datasets: the SPADES reader and dataset; ``transforms`` registers the pipeline steps."""
+"""Datasets: the SPADES reader and dataset, batching; ``transforms`` registers the pipeline."""
 from . import transforms
+from .collate import pose_collate
+from .format_error import SPADESFormatError
+from .h5_file_pool import H5FilePool
 from .spades_dataset import SPADESDataset, load_camera, read_split
-from .spades_reader import (
-    H5FilePool,
-    SPADESFormatError,
-    SPADESSequence,
-    read_labels,
-    resolve_time_unit,
-    scan_events,
-)
+from .spades_reader import SPADESSequence, read_labels, scan_events
+from .sparse_inputs import SparseInputs
+from .time_units import resolve_time_unit
 
-__all__ = ['H5FilePool', 'SPADESDataset', 'SPADESFormatError', 'SPADESSequence', 'load_camera',
-           'read_labels', 'read_split', 'resolve_time_unit', 'scan_events']
+__all__ = ['H5FilePool', 'SPADESDataset', 'SPADESFormatError', 'SPADESSequence', 'SparseInputs',
+           'load_camera', 'pose_collate', 'read_labels', 'read_split', 'resolve_time_unit',
+           'scan_events']

@@ -13,7 +13,8 @@ from mmengine.logging import print_log
 from sparkpose.registry import DATASETS, TRANSFORMS
 from sparkpose.simulation.spades_writer import SPADES_CAMERA
 
-from .spades_reader import H5FilePool, SPADESSequence
+from .h5_file_pool import H5FilePool
+from .spades_reader import SPADESSequence
 
 
 def load_camera(path: str) -> tuple[tuple[int, int], np.ndarray]:
@@ -90,7 +91,7 @@ class SPADESDataset(BaseDataset):
         window_ms: Window length (ms).
         anchor: ``'end'`` (window ends at the label), ``'center'`` or ``'start'``.
         time_unit: ``'auto'``, ``'100us'`` or ``'us'`` for every file; see
-            :func:`~sparkpose.datasets.spades_reader.resolve_time_unit`.
+            :func:`~sparkpose.datasets.time_units.resolve_time_unit`.
         camera_file: Camera JSON (relative to ``data_root``); the SPADES camera if absent.
         label_stride: Keep every k-th label of each sequence (e.g. a quick validation).
         index_cache_dir: Where to keep each file's validation scan and window index (a

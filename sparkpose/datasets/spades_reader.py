@@ -9,8 +9,6 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections import OrderedDict
-from collections.abc import Sequence
 from pathlib import Path
 
 import h5py
@@ -19,140 +17,13 @@ from mmengine.logging import print_log
 
 from sparkpose.simulation.spades_writer import POSE_FIELDS
 
-# Microseconds per file tick.
-TIME_UNITS = {'100us': 100, 'us': 1}
-LABEL_PERIOD_US = 100_000  # labels come at 10 Hz
+from .format_error import SPADESFormatError
+from .h5_file_pool import H5FilePool
+from .time_units import TIME_UNITS, read_time_unit_attr, resolve_time_unit
+
 ANCHORS = ('end', 'center', 'start')
 EVENT_KEYS = ('xs', 'ys', 'ts', 'ps')
 _CACHE_VERSION = 1
-
-
-class SPADESFormatError(ValueError):
-    """A SPADES file does not follow the layout or conventions of DESIGN.md §1."""
-
-
-class H5FilePool:
-    """Per-process LRU of read-only HDF5 handles, safe across ``fork`` and pickling.
-
-    Handles are opened lazily in the process that reads; a pool inherited through ``fork``
-    (DataLoader workers) closes the parent's handles and reopens its own, and a pickled pool
-    carries no handles. Reopening a file costs ~1.5 ms (open, dataset lookups, close), about
-    as much as a whole sample, so under random access the pool should hold every file of a
-    split: an open file costs ~0.1 MiB plus at most ``4 * rdcc_nbytes`` of chunk cache
-    (only for chunked datasets), and ``max_open`` bounds the total per process.
-
-    Args:
-        max_open: Most files kept open at once (LRU beyond).
-        rdcc_nbytes: h5py chunk cache per dataset (bytes); a window is read once under
-            random access, so a large cache would only cost memory.
-    """
-
-    def __init__(self, max_open: int = 320, rdcc_nbytes: int = 1 << 17) -> None:
-        if max_open < 1:
-            raise ValueError(f'H5FilePool: max_open must be >= 1, got {max_open}')
-        self.max_open = max_open
-        self.rdcc_nbytes = rdcc_nbytes
-        # path -> (handle, datasets looked up in it so far)
-        self._files: OrderedDict[str, tuple[h5py.File, dict]] = OrderedDict()
-        self._pid = os.getpid()
-
-    def _entry(self, path: str) -> tuple[h5py.File, dict]:
-        if self._pid != os.getpid():
-            self.close()  # closes this process's copies of the parent's handles only
-            self._pid = os.getpid()
-        entry = self._files.get(path)
-        if entry is not None:
-            self._files.move_to_end(path)
-            return entry
-        entry = self._files[path] = (h5py.File(path, 'r', rdcc_nbytes=self.rdcc_nbytes), {})
-        while len(self._files) > self.max_open:
-            self._files.popitem(last=False)[1][0].close()
-        return entry
-
-    def get(self, path: str) -> h5py.File:
-        """Return an open handle of ``path`` owned by the calling process."""
-        return self._entry(path)[0]
-
-    def datasets(self, path: str, names: Sequence[str]) -> list[h5py.Dataset]:
-        """Datasets ``names`` of ``path``, looked up once per handle (a lookup costs ~30 µs)."""
-        handle, found = self._entry(path)
-        for name in names:
-            if name not in found:
-                found[name] = handle[name]
-        return [found[name] for name in names]
-
-    def close(self) -> None:
-        """Close every handle of the pool."""
-        for handle, _ in self._files.values():
-            handle.close()
-        self._files.clear()
-
-    def __len__(self) -> int:
-        return len(self._files)
-
-    def __getstate__(self) -> dict:
-        return dict(max_open=self.max_open, rdcc_nbytes=self.rdcc_nbytes)
-
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(**state)
-
-
-def _read_time_unit_attr(path: str, f: h5py.File) -> str | None:
-    """The ``time_unit`` attribute of the root or ``/events`` (they must agree), or None."""
-    found = {}
-    for where, attrs in (('/', f.attrs), ('/events', f['events'].attrs)):
-        if 'time_unit' in attrs:
-            value = attrs['time_unit']
-            value = value.decode() if isinstance(value, bytes) else str(value)
-            if value not in TIME_UNITS:
-                raise SPADESFormatError(f'{path}: attribute time_unit={value!r} of {where} is '
-                                        f'not one of {sorted(TIME_UNITS)}')
-            found[where] = value
-    if len(set(found.values())) > 1:
-        raise SPADESFormatError(f'{path}: time_unit attributes disagree: {found}')
-    return next(iter(found.values()), None)
-
-
-def resolve_time_unit(path: str, label_ts: np.ndarray, requested: str,
-                      attribute: str | None, spacing_tol: float = 0.2) -> str:
-    """Decide the tick unit of a file from the config, its attribute and its label spacing.
-
-    All available evidence must agree: an explicit unit that contradicts the file's
-    attribute or the 10 Hz label spacing is refused, as is ``'auto'`` without an attribute
-    when the spacing matches neither ≈1000 ticks (100 µs) nor ≈100000 ticks (1 µs).
-
-    Args:
-        path: File name, for messages.
-        label_ts: ``(N,)`` label timestamps in file ticks, increasing.
-        requested: ``'auto'``, ``'100us'`` or ``'us'``.
-        attribute: The file's ``time_unit`` attribute, or None.
-        spacing_tol: Relative tolerance on the median label spacing.
-
-    Returns:
-        ``'100us'`` or ``'us'``.
-    """
-    hint = "set time_unit='100us' (synthetic files) or 'us' (recorded/test files)"
-    if requested != 'auto' and attribute is not None and requested != attribute:
-        raise SPADESFormatError(f'{path}: time_unit={requested!r} contradicts the file '
-                                f'attribute time_unit={attribute!r}')
-    detected, spacing = None, None
-    if len(label_ts) >= 2:
-        spacing = float(np.median(np.diff(label_ts)))
-        matches = [unit for unit, tick_us in TIME_UNITS.items()
-                   if abs(spacing * tick_us - LABEL_PERIOD_US) <= spacing_tol * LABEL_PERIOD_US]
-        detected = matches[0] if len(matches) == 1 else None
-    unit = requested if requested != 'auto' else attribute or detected
-    if unit is None:
-        why = (f'median label spacing is {spacing:g} ticks' if spacing is not None
-               else f'it has {len(label_ts)} label(s)')
-        raise SPADESFormatError(
-            f'{path}: cannot tell the timestamp unit ({why}; 10 Hz labels are 1000 ticks '
-            f'apart in 100 µs ticks, 100000 in 1 µs ticks); {hint}')
-    if detected is not None and detected != unit:
-        raise SPADESFormatError(
-            f'{path}: time_unit {unit!r} contradicts the label spacing ({spacing:g} ticks '
-            f'median, i.e. 10 Hz in {detected!r} ticks); a wrong unit makes windows 100x off')
-    return unit
 
 
 def _check_labels(path: str, labels: np.ndarray, quat_tol: float) -> bool:
@@ -272,7 +143,8 @@ class SPADESSequence:
 
     Args:
         path: The trajectory ``.h5`` file.
-        time_unit: ``'auto'``, ``'100us'`` or ``'us'``; see :func:`resolve_time_unit`.
+        time_unit: ``'auto'``, ``'100us'`` or ``'us'``; see
+            :func:`~sparkpose.datasets.time_units.resolve_time_unit`.
         sensor_size: ``(W, H)`` pixels; events outside are an error.
         window_ms: Window length L (ms).
         anchor: Window of label i at t_i: ``'end'`` (t_i − L, t_i], ``'center'``
@@ -317,7 +189,7 @@ class SPADESSequence:
             has_pose = _check_labels(self.path, labels, quat_tol)
             self.timestamps = labels['timestamp'].astype(np.int64)
             self.time_unit = resolve_time_unit(self.path, self.timestamps, time_unit,
-                                               _read_time_unit_attr(self.path, f))
+                                               read_time_unit_attr(self.path, f))
             self.tick_us = TIME_UNITS[self.time_unit]
             self.timestamps_us = self.timestamps * self.tick_us
             offset = {'end': -length_us, 'center': -(length_us // 2), 'start': 0}[anchor]

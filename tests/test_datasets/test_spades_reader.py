@@ -8,13 +8,7 @@ import pytest
 from numpy.lib.recfunctions import repack_fields
 
 from sparkpose.datasets import spades_reader
-from sparkpose.datasets.spades_reader import (
-    H5FilePool,
-    SPADESFormatError,
-    SPADESSequence,
-    read_labels,
-    resolve_time_unit,
-)
+from sparkpose.datasets.spades_reader import SPADESFormatError, SPADESSequence, read_labels
 from sparkpose.simulation.spades_writer import make_labels
 
 
@@ -233,21 +227,6 @@ def test_bad_or_conflicting_attributes(spades_file_factory):
         SPADESSequence(path, time_unit='s')
 
 
-@pytest.mark.parametrize('spacing,expected', [(1000, '100us'), (1150, '100us'), (880, '100us'),
-                                              (100_000, 'us'), (95_000, 'us'), (10_000, None),
-                                              (1, None), (2000, None)])
-def test_resolve_time_unit_spacing_tolerance(spacing, expected):
-    rng = np.random.default_rng(0)
-    # Jittered stamps: the median spacing decides, not the odd irregular gap.
-    stamps = np.cumsum(np.r_[spacing, np.full(30, spacing) + rng.integers(-1, 2, 30)])
-    stamps[10:] += 7 * spacing  # one long gap (a dropped label run)
-    if expected is None:
-        with pytest.raises(SPADESFormatError, match='f.h5: cannot tell the timestamp unit'):
-            resolve_time_unit('f.h5', stamps, 'auto', None)
-    else:
-        assert resolve_time_unit('f.h5', stamps, 'auto', None) == expected
-
-
 # ---------------------------------------------------------------- windows
 
 
@@ -306,7 +285,7 @@ def test_sequence_pickles_without_events(spades_file_factory):
     np.testing.assert_array_equal(clone.read_window(4)['t'], seq.read_window(4)['t'])
 
 
-# ---------------------------------------------------------------- index cache and handles
+# ---------------------------------------------------------------- index cache
 
 
 def test_index_cache_reused_and_invalidated(spades_file_factory, tmp_path, monkeypatch):
@@ -331,28 +310,3 @@ def test_index_cache_reused_and_invalidated(spades_file_factory, tmp_path, monke
     os.utime(path, ns=(1, 1))
     with pytest.raises(SPADESFormatError, match='first decrease at index 10'):
         SPADESSequence(path, cache_dir=cache)
-
-
-def test_handle_pool_is_lru_bounded_and_pickles_empty(spades_file_factory):
-    pool = H5FilePool(max_open=2)
-    paths = [str(spades_file_factory(f'RT00{i}', seed=i)) for i in range(3)]
-    seqs = [SPADESSequence(p, pool=pool) for p in paths]
-    handles = [pool.get(p) for p in paths[:2]]
-    seqs[2].read_window(3)
-    assert len(pool) == 2 and not handles[0].id.valid and handles[1].id.valid
-    assert len(pickle.loads(pickle.dumps(pool))) == 0
-
-
-def test_pool_reopens_after_fork(spades_file_factory):
-    seq = SPADESSequence(spades_file_factory())
-    expected = seq.read_window(6)['t']  # the parent holds an open handle now
-    parent_handle = seq._pool.get(seq.path)
-    pid = os.fork()
-    if pid == 0:  # child: must open its own handle and read the same events
-        ok = (seq._pool.get(seq.path) is not parent_handle
-              and np.array_equal(seq.read_window(6)['t'], expected))
-        os._exit(0 if ok else 1)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    assert parent_handle.id.valid  # the child's close did not touch the parent's handle
-    np.testing.assert_array_equal(seq.read_window(6)['t'], expected)

@@ -1,13 +1,17 @@
 """Throughput and peak memory of the real training input pipeline, per DataLoader worker count.
 
 Pipeline: ``SPADESDataset`` → ``EventsToVoxelGrid`` → ``PackPoseInputs``, random access
-over all labels, ``pseudo_collate`` (or ``default_collate``). For every number of sequences
-(``--num-sequences``, 0 = all in the split) and workers (``--workers``) it reports:
+over all labels, ``pose_collate`` (or mmengine's ``pseudo_collate`` / ``default_collate``).
+``--packing sparse`` (the fast path) packs each voxel grid as its non-zero cells
+(``PackPoseInputs(sparse=True)``), ``dense`` as a float32 tensor; give both to compare. For
+every packing, number of sequences (``--num-sequences``, 0 = all in the split) and number
+of workers (``--workers``) it reports:
 
 * samples/s overall and per worker, after each process's first batch (start-up and numba
   compilation excluded);
-* CPU ms per sample of the loading processes (the pipeline, plus, in workers, moving each
-  sample into shared memory for the main process);
+* CPU ms and minor page faults per sample of the loading processes (the pipeline, plus, in
+  workers, moving each sample into shared memory for the main process);
+* KiB per sample of the inputs handed over (what a worker copies into shared memory);
 * peak RSS (VmHWM from ``/proc``) of the main process and of the workers, and each worker's
   growth since it started: a forked worker's RSS counts pages shared with the parent, and
   the growth must not depend on the number of sequences.
@@ -16,11 +20,20 @@ over all labels, ``pseudo_collate`` (or ``default_collate``). For every number o
 300x300 px region, 100 µs ticks, 10 Hz labels)::
 
     python tools/analysis_tools/benchmark_dataloader.py --data-root /tmp/bench --standin 16 \\
-        --num-sequences 4 0 --workers 0 1 2 --json bench.json
+        --num-sequences 4 0 --workers 0 1 2 --packing sparse dense --json bench.json
+
+``--preprocess`` also runs each batch through ``PoseDataPreprocessor`` on the CPU in the
+main process (densifying sparse batches), as CPU training would.
+
+Where page faults are slow (a VM: ~2.5 µs each measured on ours), throughput swings with
+how glibc's heap happens to trim the pipeline's multi-MB temporaries (the voxel kernel's
+grids): up to ~1400 faults, ~3.5 ms, per sample. ``MALLOC_TOP_PAD_=67108864`` in the
+environment keeps freed memory in the heap and the figures steady (~70 faults per sample).
 """
 import argparse
 import json
 import os
+import resource
 import time
 from pathlib import Path
 
@@ -28,8 +41,8 @@ import numpy as np
 from mmengine.dataset import default_collate, pseudo_collate
 from torch.utils.data import DataLoader, RandomSampler
 
-from sparkpose.datasets import read_split
-from sparkpose.registry import DATASETS
+from sparkpose.datasets import SparseInputs, pose_collate, read_split
+from sparkpose.registry import DATASETS, MODELS
 from sparkpose.simulation.spades_writer import (
     make_labels,
     write_camera_json,
@@ -77,13 +90,15 @@ def _reset_peak_rss() -> None:
 class _ReportingCollate:
     """A collate function that also reports on the collating process.
 
-    Each batch comes with ``dict(pid, start_rss, peak_rss, cpu)``: RSS right after the
-    worker started (this object is also the ``worker_init_fn``, run in each worker's own
-    copy), VmHWM (KiB) and the process's CPU time (s) once the batch is ready.
+    Each batch comes with ``dict(pid, start_rss, peak_rss, cpu, faults)``: RSS right after
+    the worker started (this object is also the ``worker_init_fn``, run in each worker's
+    own copy), VmHWM (KiB), the process's CPU time (s) and minor page faults once the
+    batch is ready.
     """
 
     def __init__(self, collate: str) -> None:
-        self.collate = dict(pseudo=pseudo_collate, default=default_collate)[collate]
+        self.collate = dict(pose=pose_collate, pseudo=pseudo_collate,
+                            default=default_collate)[collate]
         self.start_rss = None
 
     def worker_started(self, worker_id: int) -> None:
@@ -91,27 +106,42 @@ class _ReportingCollate:
 
     def __call__(self, batch: list) -> tuple:
         report = dict(pid=os.getpid(), start_rss=self.start_rss, peak_rss=_proc_kib('VmHWM'),
-                      cpu=time.process_time())
+                      cpu=time.process_time(),
+                      faults=resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
         return self.collate(batch), report
 
 
-def run(data_root: str, names: list[str], workers: int, args: argparse.Namespace) -> dict:
-    """Time one (sequences, workers) configuration; return its figures."""
+def _input_bytes(inputs) -> int:
+    """Bytes of a batch's inputs as handed over (stored cells for SparseInputs)."""
+    if isinstance(inputs, SparseInputs):
+        return inputs.nbytes
+    if isinstance(inputs, list):
+        return sum(_input_bytes(x) for x in inputs)
+    return inputs.numel() * inputs.element_size()
+
+
+def run(data_root: str, names: list[str], packing: str, workers: int,
+        args: argparse.Namespace) -> dict:
+    """Time one (packing, sequences, workers) configuration; return its figures."""
     _reset_peak_rss()
     dataset = DATASETS.build(dict(
         type='SPADESDataset', data_root=data_root, sequences=names,
         max_open_files=args.max_open_files, pipeline=[
             dict(type='EventsToVoxelGrid', num_bins=args.num_bins,
                  input_size=tuple(args.input_size)),
-            dict(type='PackPoseInputs')]))
+            dict(type='PackPoseInputs', sparse=packing == 'sparse')]))
+    preprocessor = MODELS.build(dict(type='PoseDataPreprocessor')) if args.preprocess else None
     sampler = RandomSampler(dataset, replacement=True,
                             num_samples=args.samples + args.batch_size * max(workers, 1))
     collate = _ReportingCollate(args.collate)
     loader = DataLoader(dataset, batch_size=args.batch_size, sampler=sampler,
                         num_workers=workers, collate_fn=collate,
                         worker_init_fn=collate.worker_started)
-    first, last, count, start = {}, {}, 0, None
+    first, last, count, start, handed, seen = {}, {}, 0, None, 0, 0
     for batch, report in loader:
+        handed, seen = handed + _input_bytes(batch['inputs']), seen + len(batch['inputs'])
+        if preprocessor is not None:
+            preprocessor(batch, training=True)
         pid = report['pid']
         if pid not in first:  # a process's first batch: start-up and JIT compilation
             first[pid] = report
@@ -124,11 +154,13 @@ def run(data_root: str, names: list[str], workers: int, args: argparse.Namespace
             count += len(batch['inputs'])
     elapsed = time.perf_counter() - start
     cpu_ms = [1e3 * (r['cpu'] - first[pid]['cpu']) / r['samples'] for pid, r in last.items()]
+    faults = [(r['faults'] - first[pid]['faults']) / r['samples'] for pid, r in last.items()]
     in_workers = [r for pid, r in last.items() if pid != os.getpid()]
     return dict(
-        num_sequences=len(names), num_samples=len(dataset), workers=workers,
+        packing=packing, num_sequences=len(names), num_samples=len(dataset), workers=workers,
+        kib_per_sample=handed / 1024 / seen,
         samples_per_s=count / elapsed, samples_per_s_per_worker=count / elapsed / max(workers, 1),
-        cpu_ms_per_sample=float(np.mean(cpu_ms)),
+        cpu_ms_per_sample=float(np.mean(cpu_ms)), page_faults_per_sample=float(np.mean(faults)),
         main_peak_rss_mib=_proc_kib('VmHWM') / 1024,
         worker_peak_rss_mib=max((r['peak_rss'] / 1024 for r in in_workers), default=None),
         worker_growth_mib=max(((r['peak_rss'] - r['start_rss']) / 1024 for r in in_workers),
@@ -148,9 +180,14 @@ def main() -> None:
     parser.add_argument('--workers', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--samples', type=int, default=1600, help='timed samples per run')
     parser.add_argument('--batch-size', type=int, default=16)
-    parser.add_argument('--collate', choices=['pseudo', 'default'], default='pseudo',
-                        help="mmengine's pseudo_collate (a list of tensors per batch, "
-                             "mmengine's default) or default_collate (one stacked tensor)")
+    parser.add_argument('--packing', choices=['sparse', 'dense'], nargs='+', default=['sparse'],
+                        help='PackPoseInputs(sparse=True) (non-zero cells) or dense tensors')
+    parser.add_argument('--collate', choices=['pose', 'pseudo', 'default'], default='pose',
+                        help="sparkpose's pose_collate (few shared-memory segments per "
+                             "batch), mmengine's pseudo_collate (every tensor apart) or "
+                             "default_collate (stacked tensors; dense packing only)")
+    parser.add_argument('--preprocess', action='store_true',
+                        help='run PoseDataPreprocessor (CPU) on every batch in the main process')
     parser.add_argument('--max-open-files', type=int, default=320)
     parser.add_argument('--num-bins', type=int, default=5)
     parser.add_argument('--input-size', type=int, nargs=2, default=[256, 256])
@@ -165,14 +202,16 @@ def main() -> None:
         write_standin(Path(args.data_root), args.standin, args.standin_seconds,
                       args.events_per_window)
     names = read_split(args.data_root, os.path.join(args.data_root, args.split))
-    rows = [run(args.data_root, names[:k or None], w, args)
-            for k in args.num_sequences for w in args.workers]
-    print(f"{'seqs':>5} {'samples':>8} {'workers':>7} {'samples/s':>10} {'/worker':>8} "
-          f"{'cpu ms/sample':>13} {'main MiB':>9} {'worker MiB':>10} {'growth MiB':>10}")
+    rows = [run(args.data_root, names[:k or None], packing, w, args)
+            for packing in args.packing for k in args.num_sequences for w in args.workers]
+    print(f"{'packing':>7} {'seqs':>5} {'samples':>8} {'workers':>7} {'KiB/sample':>10} "
+          f"{'samples/s':>10} {'/worker':>8} {'cpu ms/sample':>13} {'faults':>6} {'main MiB':>9} "
+          f"{'worker MiB':>10} {'growth MiB':>10}")
     for r in rows:
-        print(f"{r['num_sequences']:>5} {r['num_samples']:>8} {r['workers']:>7} "
+        print(f"{r['packing']:>7} {r['num_sequences']:>5} {r['num_samples']:>8} "
+              f"{r['workers']:>7} {r['kib_per_sample']:>10.0f} "
               f"{r['samples_per_s']:>10.0f} {r['samples_per_s_per_worker']:>8.0f} "
-              f"{r['cpu_ms_per_sample']:>13.2f} "
+              f"{r['cpu_ms_per_sample']:>13.2f} {r['page_faults_per_sample']:>6.0f} "
               f"{r['main_peak_rss_mib']:>9.0f} {_mib(r['worker_peak_rss_mib']):>10} "
               f"{_mib(r['worker_growth_mib']):>10}")
     if args.json:

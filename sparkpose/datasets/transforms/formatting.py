@@ -7,6 +7,7 @@ import torch
 from sparkpose.registry import TRANSFORMS
 from sparkpose.structures import PoseDataSample
 
+from ..sparse_inputs import SparseInputs
 from .base import sample_name
 
 # Keys a sample may lack, with the value they stand for.
@@ -17,19 +18,27 @@ META_DEFAULTS = {'flipped': False}
 class PackPoseInputs:
     """Turn ``results`` into ``dict(inputs=Tensor (C, H, W), data_samples=PoseDataSample)``.
 
-    ``inputs`` becomes a float32 tensor; the ``meta_keys`` go into the sample's metainfo
-    (``flipped`` defaults to ``False`` when no flip ran); ``gt_t`` ``(3,)`` metres and
-    ``gt_q`` ``(4,)`` scalar-last become float32 data fields when the sample has a pose
-    (test files have none). Must be the last transform.
+    ``inputs`` becomes a float32 tensor, or with ``sparse=True`` the same values as a
+    :class:`~sparkpose.datasets.sparse_inputs.SparseInputs` (its non-zero cells); the
+    ``meta_keys`` go into the sample's metainfo (``flipped`` defaults to ``False`` when no
+    flip ran); ``gt_t`` ``(3,)`` metres and ``gt_q`` ``(4,)`` scalar-last become float32
+    data fields when the sample has a pose (test files have none). Must be the last
+    transform.
 
     Args:
         meta_keys: Keys of ``results`` copied into the metainfo; a missing one raises.
+        sparse: Pack ``inputs`` sparse: with DataLoader workers, ~10x less to hand to the
+            main process for event voxel grids (~0.3 ms to extract per 10×256×256 grid);
+            ``PoseDataPreprocessor`` densifies it on the model's device. Pair it with
+            ``collate_fn=dict(type='sparkpose.pose_collate')``. A dense grid (e.g. after
+            ``RandomVoxelNoise``) costs twice its dense size in this form.
     """
 
     def __init__(self, meta_keys: Sequence[str] = (
             'seq_id', 'label_index', 'timestamp', 'timestamp_us', 'cam_K', 'input_size',
-            'sensor_size', 'flipped')) -> None:
+            'sensor_size', 'flipped'), sparse: bool = False) -> None:
         self.meta_keys = tuple(meta_keys)
+        self.sparse = sparse
 
     def __call__(self, results: dict) -> dict:
         """Pack ``results``; see the class docstring."""
@@ -49,5 +58,8 @@ class PackPoseInputs:
         if 'gt_t' in results:
             data_sample.gt_t = torch.from_numpy(np.asarray(results['gt_t'], dtype=np.float32))
             data_sample.gt_q = torch.from_numpy(np.asarray(results['gt_q'], dtype=np.float32))
-        inputs = torch.from_numpy(np.ascontiguousarray(results['inputs'], dtype=np.float32))
+        if self.sparse:
+            inputs = SparseInputs.from_dense(results['inputs'])
+        else:
+            inputs = torch.from_numpy(np.ascontiguousarray(results['inputs'], dtype=np.float32))
         return dict(inputs=inputs, data_samples=data_sample)

@@ -4,28 +4,55 @@ from collections.abc import Sequence
 import torch
 from mmengine.model import BaseDataPreprocessor
 
+from sparkpose.datasets.sparse_inputs import SparseInputs
 from sparkpose.registry import MODELS
 
 
 @MODELS.register_module()
 class PoseDataPreprocessor(BaseDataPreprocessor):
-    """Stack ``inputs`` into a float32 ``(B, C, H, W)`` batch on the model's device.
+    """Make ``inputs`` a float32 ``(B, C, H, W)`` batch on the model's device.
 
-    Data samples are moved to the same device and otherwise passed through. Input
+    Takes what ``pseudo_collate`` or ``pose_collate`` make of packed samples: a list of
+    ``(C, H, W)`` tensors, a ``(B, C, H, W)`` tensor, or the same as
+    :class:`~sparkpose.datasets.sparse_inputs.SparseInputs` (one per sample or one per
+    batch), which is densified on the device, so that only the non-zero cells travel
+    there. Data samples are moved to the same device and otherwise passed through. Input
     scaling belongs to the representation transform, which knows what its channels mean.
 
+    In training, ``noise_prob`` adds the noise of ``RandomVoxelNoise`` here instead, on the
+    device (torch's RNG, seeded by the Runner): with sparse packing a noisy grid would
+    leave the worker fully dense, twice the size of a dense tensor.
+
     Args:
+        noise_prob: Probability, per sample, of adding uniform noise in
+            ``[0, noise_amplitude)`` to every cell of its input during training (0: off).
+        noise_amplitude: Upper bound of that noise, in the units of ``inputs``.
         non_blocking: Copy to the device asynchronously.
     """
 
+    def __init__(self, noise_prob: float = 0.0, noise_amplitude: float = 0.05,
+                 non_blocking: bool = False) -> None:
+        super().__init__(non_blocking=non_blocking)
+        if not 0.0 <= noise_prob <= 1.0 or noise_amplitude < 0:
+            raise ValueError(f'PoseDataPreprocessor: need 0 <= noise_prob <= 1 and '
+                             f'noise_amplitude >= 0, got {noise_prob!r}, {noise_amplitude!r}')
+        self.noise_prob, self.noise_amplitude = noise_prob, noise_amplitude
+
     def forward(self, data: dict, training: bool = False) -> dict:
-        """``dict(inputs=[(C, H, W)] * B or (B, C, H, W), data_samples=...)`` → batch.
+        """``dict(inputs=..., data_samples=...)`` → batch on the device.
 
         Returns:
             ``dict(inputs=(B, C, H, W) float32 tensor, data_samples=list or None)``.
         """
         inputs = data['inputs']
-        if isinstance(inputs, Sequence):
+        if isinstance(inputs, Sequence) and any(isinstance(x, SparseInputs) for x in inputs):
+            if not all(isinstance(x, SparseInputs) for x in inputs):
+                raise ValueError('PoseDataPreprocessor: a batch mixes dense and SparseInputs '
+                                 'inputs; use one PackPoseInputs(sparse=...) setting')
+            inputs = SparseInputs.stack(inputs)
+        if isinstance(inputs, SparseInputs):
+            inputs = inputs.to_dense(self.device, non_blocking=self._non_blocking)
+        elif isinstance(inputs, Sequence):
             shapes = {tuple(x.shape) for x in inputs}
             if len(shapes) != 1:
                 raise ValueError(f'PoseDataPreprocessor: inputs of one batch have different '
@@ -35,5 +62,8 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
         if inputs.ndim != 4:
             raise ValueError(f'PoseDataPreprocessor: expected (B, C, H, W) inputs, got shape '
                              f'{tuple(inputs.shape)}')
-        return dict(inputs=self.cast_data(inputs).float(),
-                    data_samples=self.cast_data(data.get('data_samples')))
+        inputs = self.cast_data(inputs).float()
+        if training and self.noise_prob > 0:
+            hit = torch.rand(len(inputs), 1, 1, 1, device=inputs.device) < self.noise_prob
+            inputs = inputs + hit * torch.rand_like(inputs) * self.noise_amplitude
+        return dict(inputs=inputs, data_samples=self.cast_data(data.get('data_samples')))

@@ -5,6 +5,7 @@ import torch
 from mmengine.dataset import Compose
 from mmengine.registry import DefaultScope
 
+from sparkpose.datasets import SparseInputs
 from sparkpose.registry import DATASETS, TRANSFORMS
 from sparkpose.structures import PoseDataSample
 
@@ -33,6 +34,16 @@ def test_pack_gives_float_tensors_and_metainfo(make_sample):
     assert meta['input_size'] == (128, 96) and tuple(meta['sensor_size']) == (1280, 720)
     assert meta['flipped'] is False
     np.testing.assert_allclose(meta['cam_K'][0], [1258.6057531097028 * 0.1, 0, 64])
+
+
+def test_sparse_pack_holds_the_dense_inputs_and_the_same_sample(make_sample):
+    dense, sparse = _pack(make_sample(1500, seed=2)), _pack(make_sample(1500, seed=2), sparse=True)
+    inputs = sparse['inputs']
+    assert isinstance(inputs, SparseInputs) and inputs.shape == (10, 96, 128)
+    assert 0 < len(inputs.values) <= 2 * 1500  # an event touches at most two cells
+    assert torch.equal(inputs.to_dense().view(torch.int32), dense['inputs'].view(torch.int32))
+    assert torch.equal(sparse['data_samples'].gt_q, dense['data_samples'].gt_q)
+    assert sparse['data_samples'].metainfo.keys() == dense['data_samples'].metainfo.keys()
 
 
 def test_pack_without_pose_has_no_gt_fields(make_sample):
