@@ -10,7 +10,7 @@ _base_ = [
 input_size = None  # sensor resolution
 train_pipeline = [
     dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size),
-    dict(type='PackPoseInputs'),
+    dict(type='PackPoseInputs', sparse=True),
 ]
 test_pipeline = train_pipeline
 train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))

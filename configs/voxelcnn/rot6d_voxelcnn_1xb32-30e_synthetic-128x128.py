@@ -20,11 +20,11 @@ model = dict(head=dict(codec=codec))
 train_pipeline = [
     dict(type='RandomHorizontalFlip', prob=0.5),
     dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size),
-    dict(type='PackPoseInputs'),
+    dict(type='PackPoseInputs', sparse=True),
 ]
 test_pipeline = [
     dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size),
-    dict(type='PackPoseInputs'),
+    dict(type='PackPoseInputs', sparse=True),
 ]
 train_dataloader = dict(
     batch_size=32, num_workers=1,

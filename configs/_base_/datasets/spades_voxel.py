@@ -1,5 +1,7 @@
 # SPADES / SPARK 2026 stream 2: one sample per 10 Hz label, the 100 ms of events before it,
-# as a 5-bin × 2-polarity voxel grid built directly at `input_size`.
+# as a 5-bin × 2-polarity voxel grid built directly at `input_size`. Grids travel from the
+# DataLoader workers as their non-zero cells (PackPoseInputs(sparse=True) + pose_collate)
+# and are densified on the model's device by the data preprocessor.
 dataset_type = 'SPADESDataset'
 data_root = 'data/spades/'
 input_size = (256, 256)
@@ -10,11 +12,11 @@ train_pipeline = [
     dict(type='RandomPolaritySwap', prob=0.3),
     dict(type='EventsToVoxelGrid', num_bins=num_bins, input_size=input_size),
     dict(type='RandomVoxelNoise', prob=0.2, max_amplitude=0.05),
-    dict(type='PackPoseInputs'),
+    dict(type='PackPoseInputs', sparse=True),
 ]
 test_pipeline = [
     dict(type='EventsToVoxelGrid', num_bins=num_bins, input_size=input_size),
-    dict(type='PackPoseInputs'),
+    dict(type='PackPoseInputs', sparse=True),
 ]
 
 train_dataloader = dict(
@@ -22,6 +24,7 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='sparkpose.pose_collate'),
     dataset=dict(type=dataset_type, data_root=data_root, split='train.txt',
                  window_ms=100.0, pipeline=train_pipeline),
 )
@@ -31,6 +34,7 @@ val_dataloader = dict(
     persistent_workers=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='sparkpose.pose_collate'),
     dataset=dict(type=dataset_type, data_root=data_root, split='val.txt',
                  window_ms=100.0, pipeline=test_pipeline, test_mode=True),
 )
@@ -40,6 +44,7 @@ test_dataloader = dict(
     persistent_workers=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='sparkpose.pose_collate'),
     dataset=dict(type=dataset_type, data_root=data_root, split='test.txt',
                  window_ms=100.0, pipeline=test_pipeline, test_mode=True),
 )
