@@ -14,7 +14,11 @@ _base_ = [
     '../_base_/schedules/adamw_warm_restarts_60e.py',
 ]
 
-model = dict(backbone=dict(pretrained='checkpoints/efficientnet_b0_imagenet.pth'))
+model = dict(
+    backbone=dict(pretrained='checkpoints/efficientnet_b0_imagenet.pth'),
+    # The original's additive voxel noise (p 0.2, 0-0.05), added on the device: in the
+    # pipeline it would make every cell non-zero and defeat the sparse worker hand-off.
+    data_preprocessor=dict(type='PoseDataPreprocessor', noise_prob=0.2, noise_amplitude=0.05))
 
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
 custom_hooks = [dict(type='StagedUnfreezeHook', frozen_epochs=5, module='backbone')]

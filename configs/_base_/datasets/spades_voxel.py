@@ -11,7 +11,6 @@ train_pipeline = [
     dict(type='RandomHorizontalFlip', prob=0.5),
     dict(type='RandomPolaritySwap', prob=0.3),
     dict(type='EventsToVoxelGrid', num_bins=num_bins, input_size=input_size),
-    dict(type='RandomVoxelNoise', prob=0.2, max_amplitude=0.05),
     dict(type='PackPoseInputs', sparse=True),
 ]
 test_pipeline = [
