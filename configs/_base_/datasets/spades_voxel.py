@@ -37,15 +37,7 @@ val_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, split='val.txt',
                  window_ms=100.0, pipeline=test_pipeline, test_mode=True),
 )
-test_dataloader = dict(
-    batch_size=32,
-    num_workers=4,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='sparkpose.pose_collate'),
-    dataset=dict(type=dataset_type, data_root=data_root, split='test.txt',
-                 window_ms=100.0, pipeline=test_pipeline, test_mode=True),
-)
+test_dataloader = dict(val_dataloader,
+                       dataset=dict(val_dataloader['dataset'], split='test.txt'))
 val_evaluator = dict(type='PoseMetric')
 test_evaluator = val_evaluator
