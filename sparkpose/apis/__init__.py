@@ -1,3 +1,4 @@
+from .inference import SequencePoses, inference_sequence, init_model
 from .pose_smoothing import (
     align_quaternion_signs,
     mean_quaternion,
@@ -8,6 +9,7 @@ from .pose_smoothing import (
 )
 
 __all__ = [
-    'align_quaternion_signs', 'mean_quaternion', 'merge_flip_tta', 'moving_average',
-    'smooth_pose_sequence', 'smooth_quaternions',
+    'SequencePoses', 'inference_sequence', 'init_model', 'align_quaternion_signs',
+    'mean_quaternion', 'merge_flip_tta', 'moving_average', 'smooth_pose_sequence',
+    'smooth_quaternions',
 ]
