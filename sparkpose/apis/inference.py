@@ -48,7 +48,12 @@ def init_model(config: str | Path | Config, checkpoint: str | Path | None = None
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
         state = load_checkpoint_safely(str(checkpoint), map_location='cpu')
-        model.load_state_dict(state.get('state_dict', state) if isinstance(state, dict) else state)
+        state = state.get('state_dict', state) if isinstance(state, dict) else None
+        if not isinstance(state, dict) or not all(
+                isinstance(value, torch.Tensor) for value in state.values()):
+            raise ValueError(f"{checkpoint}: expected a dict with a 'state_dict' of tensors "
+                             f'(an mmengine checkpoint) or a bare state dict')
+        model.load_state_dict(state)
     model.cfg = cfg
     return model.to(device).eval()
 

@@ -8,6 +8,8 @@ import pytest
 import torch
 from mmengine.logging import MessageHub
 
+from sparkpose.apis import init_model
+from sparkpose.engine import UnsafeCheckpointError
 from sparkpose.registry import MODELS
 
 SCRIPT = Path(__file__).parents[2] / 'tools' / 'deployment' / 'export.py'
@@ -120,29 +122,30 @@ def test_input_shape_option_overrides_and_missing_shape_is_named(tmp_path, capsy
     torch.testing.assert_close(result, expected, atol=1e-4, rtol=0)
 
 
-def test_mmengine_checkpoint_loads_weights_without_running_its_code(tmp_path):
+def test_mmengine_checkpoint_loads_and_code_in_it_is_refused(tmp_path):
     model = trained_like_model('Rot6DPoseHead')
     hub = MessageHub.get_instance('export_test')
     hub.update_scalar('train/lr', 1e-3)
     hub.update_info('eta', np.float64(12.5))
-    marker = tmp_path / MARKER_NAME
     checkpoint = tmp_path / 'epoch_3.pth'
-    torch.save({'meta': dict(epoch=3, seed=np.int64(7)), 'state_dict': model.state_dict(),
-                'message_hub': hub.state_dict(), 'extra': CodeInCheckpoint(str(marker))},
-               checkpoint)
+    state = {'meta': dict(epoch=3, seed=np.int64(7)), 'state_dict': model.state_dict(),
+             'message_hub': hub.state_dict()}
+    torch.save(state, checkpoint)
     with pytest.raises(Exception, match='Weights only load failed'):
         torch.load(checkpoint, weights_only=True)
-
-    state_dict = export_cli.load_state_dict(checkpoint)
-
-    assert not marker.exists()
-    assert state_dict.keys() == model.state_dict().keys()
+    loaded = init_model(write_config(tmp_path, 'Rot6DPoseHead'), checkpoint).state_dict()
     for name, value in model.state_dict().items():
-        assert torch.equal(state_dict[name], value), name
+        assert torch.equal(loaded[name], value), name
+
+    marker = tmp_path / MARKER_NAME
+    torch.save(dict(state, extra=CodeInCheckpoint(str(marker))), checkpoint)
+    with pytest.raises(UnsafeCheckpointError):
+        init_model(write_config(tmp_path, 'Rot6DPoseHead'), checkpoint)
+    assert not marker.exists()
 
 
 def test_checkpoint_without_weights_is_named(tmp_path):
     checkpoint = tmp_path / 'not_weights.pth'
     torch.save({'meta': {'epoch': 1}}, checkpoint)
     with pytest.raises(ValueError, match=r"not_weights.pth: expected a dict with a 'state_dict'"):
-        export_cli.load_state_dict(checkpoint)
+        init_model(write_config(tmp_path, 'Rot6DPoseHead'), checkpoint)

@@ -24,10 +24,9 @@ from pathlib import Path
 
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 from torch import nn
 
-from sparkpose.registry import MODELS
+from sparkpose.apis import init_model
 
 META_FILE = 'sparkpose/meta.json'
 CONFIG_FILE = 'sparkpose/config.py'
@@ -49,51 +48,6 @@ class DeployablePoseModel(nn.Module):
         return self.estimator.predict_pose(inputs)
 
 
-class _Inert:
-    """Stands in for every non-tensor object of a checkpoint: accepts anything, keeps nothing."""
-
-    def __new__(cls, *args, **kwargs) -> '_Inert':
-        return super().__new__(cls)
-
-    def __init__(self, *args, **kwargs) -> None:
-        pass
-
-    def __setstate__(self, state: object) -> None:
-        pass
-
-    def append(self, item: object) -> None:
-        pass
-
-    def extend(self, items: object) -> None:
-        pass
-
-
-def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read the model weights of a checkpoint without running any code from the file.
-
-    mmengine checkpoints also pickle training state (``HistoryBuffer``, numpy arrays,
-    ``getattr`` references) that ``torch.load(weights_only=True)`` refuses. Export needs the
-    weights only, so every such global is replaced by an inert placeholder and only
-    tensors, containers and numbers are really rebuilt.
-
-    Args:
-        path: A ``.pth`` file holding ``{'state_dict': ...}`` (mmengine) or a bare state dict.
-
-    Returns:
-        The state dict (parameter name → tensor).
-    """
-    unknown = torch.serialization.get_unsafe_globals_in_checkpoint(path)
-    with torch.serialization.safe_globals([(_Inert, name) for name in unknown]):
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-    state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
-    if not isinstance(state_dict, dict) or not all(
-            isinstance(value, torch.Tensor) for value in state_dict.values()):
-        keys = list(checkpoint)[:8] if isinstance(checkpoint, dict) else type(checkpoint).__name__
-        raise ValueError(f"{path}: expected a dict with a 'state_dict' of tensors (an mmengine "
-                         f'checkpoint) or a bare state dict, got {keys}')
-    return state_dict
-
-
 def default_input_shape(cfg: Config) -> tuple[int, int, int]:
     """``(C, H, W)`` from the config: backbone ``in_channels`` and the test ``input_size``.
 
@@ -109,14 +63,6 @@ def default_input_shape(cfg: Config) -> tuple[int, int, int]:
                          f'test_dataloader.dataset.pipeline); pass --input-shape C H W')
     width, height = sizes[0]
     return int(channels), int(height), int(width)
-
-
-def build_estimator(cfg: Config, checkpoint: str | Path) -> nn.Module:
-    """Build ``cfg.model`` in the ``sparkpose`` scope, load the checkpoint, set eval mode."""
-    init_default_scope(cfg.get('default_scope', 'sparkpose'))
-    model = MODELS.build(cfg.model)
-    model.load_state_dict(load_state_dict(checkpoint))
-    return model.eval()
 
 
 def export(model: nn.Module, input_shape: Sequence[int]) -> torch.export.ExportedProgram:
@@ -163,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     input_shape = tuple(args.input_shape or default_input_shape(cfg))
-    model = build_estimator(cfg, args.checkpoint)
+    model = init_model(cfg, args.checkpoint)
     program = export(model, input_shape)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
