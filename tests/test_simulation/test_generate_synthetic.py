@@ -1,25 +1,17 @@
 """The data-set generator CLI, called in-process and read back with plain h5py."""
-import importlib.util
 import json
-from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).parents[2] / 'tools' / 'dataset_converters' / 'generate_synthetic.py'
 EVENT_KEYS = ('xs', 'ys', 'ts', 'ps')
 POSE_FIELDS = ['Tx', 'Ty', 'Tz', 'Qx', 'Qy', 'Qz', 'Qw']
 
 
-def _load_cli():
-    spec = importlib.util.spec_from_file_location('generate_synthetic', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-generate_synthetic = _load_cli()
+@pytest.fixture(scope='module')
+def generate_synthetic(load_tool):
+    return load_tool('dataset_converters/generate_synthetic.py')
 
 
 def _read(path):
@@ -31,7 +23,7 @@ def _read(path):
 
 
 @pytest.fixture(scope='module')
-def dataset(tmp_path_factory):
+def dataset(generate_synthetic, tmp_path_factory):
     out = tmp_path_factory.mktemp('synthetic')
     paths = generate_synthetic.main(['--out', str(out), '--num-sequences', '3',
                                      '--duration', '0.5', '--seed', '11'])
@@ -68,7 +60,7 @@ def test_camera_and_splits(dataset):
     assert splits == {'train': ['RT000'], 'val': ['RT001'], 'test': ['RT002']}
 
 
-def test_same_seed_same_data_any_workers(dataset, tmp_path):
+def test_same_seed_same_data_any_workers(generate_synthetic, dataset, tmp_path):
     out, _ = dataset
     # Generate RT001 and RT002 alone, in two processes: identical to the first run.
     paths = generate_synthetic.main(['--out', str(tmp_path / 'again'), '--num-sequences', '2',
@@ -82,7 +74,7 @@ def test_same_seed_same_data_any_workers(dataset, tmp_path):
         np.testing.assert_array_equal(labels, reference_labels)
 
 
-def test_different_seed_different_data(dataset, tmp_path):
+def test_different_seed_different_data(generate_synthetic, dataset, tmp_path):
     out, _ = dataset
     (path,) = generate_synthetic.main(['--out', str(tmp_path), '--num-sequences', '1',
                                        '--duration', '0.5', '--seed', '12'])
@@ -92,7 +84,7 @@ def test_different_seed_different_data(dataset, tmp_path):
     assert not np.allclose(labels['Tx'], reference_labels['Tx'])
 
 
-def test_test_like_files_without_poses(tmp_path):
+def test_test_like_files_without_poses(generate_synthetic, tmp_path):
     paths = generate_synthetic.main([
         '--out', str(tmp_path), '--num-sequences', '2', '--first-index', '901',
         '--duration', '0.3', '--no-poses', '--time-unit', 'us', '--resolution', '320x180'])
@@ -117,11 +109,11 @@ def test_test_like_files_without_poses(tmp_path):
     (12, [0.8, 0.1, 0.1], [10, 1, 1]),
     (5, [1, 0, 0], [5, 0, 0]),
 ])
-def test_split_counts(num, fractions, expected):
+def test_split_counts(generate_synthetic, num, fractions, expected):
     assert generate_synthetic.split_counts(num, fractions) == expected
 
 
-def test_bad_resolution_is_rejected(tmp_path, capsys):
+def test_bad_resolution_is_rejected(generate_synthetic, tmp_path, capsys):
     with pytest.raises(SystemExit):
         generate_synthetic.main(['--out', str(tmp_path), '--resolution', '1280by720'])
     assert 'expected WxH' in capsys.readouterr().err

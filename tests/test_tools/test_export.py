@@ -1,5 +1,4 @@
 """The export CLI, called in-process on tiny configs; the program is checked against PyTorch."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -12,18 +11,12 @@ from sparkpose.apis import init_model
 from sparkpose.engine import UnsafeCheckpointError
 from sparkpose.registry import MODELS
 
-SCRIPT = Path(__file__).parents[2] / 'tools' / 'deployment' / 'export.py'
 MARKER_NAME = 'code_ran.txt'
 
 
-def _load_cli():
-    spec = importlib.util.spec_from_file_location('export', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-export_cli = _load_cli()
+@pytest.fixture(scope='module')
+def export_cli(load_tool):
+    return load_tool('deployment/export.py')
 
 
 def model_cfg(head_type):
@@ -73,7 +66,7 @@ class CodeInCheckpoint:
 
 
 @pytest.mark.parametrize('head_type', ['Rot6DPoseHead', 'QuaternionPoseHead'])
-def test_exported_program_matches_pytorch(tmp_path, capsys, head_type):
+def test_exported_program_matches_pytorch(export_cli, tmp_path, capsys, head_type):
     model = trained_like_model(head_type)
     checkpoint = tmp_path / 'epoch_1.pth'
     torch.save({'state_dict': model.state_dict()}, checkpoint)
@@ -105,7 +98,7 @@ def test_exported_program_matches_pytorch(tmp_path, capsys, head_type):
     assert 3.0 < float(t[:, 2].mean()) < 9.0
 
 
-def test_input_shape_option_overrides_and_missing_shape_is_named(tmp_path, capsys):
+def test_input_shape_option_overrides_and_missing_shape_is_named(export_cli, tmp_path, capsys):
     model = trained_like_model('Rot6DPoseHead')
     checkpoint = tmp_path / 'model.pth'
     torch.save(model.state_dict(), checkpoint)  # a bare state dict works too
