@@ -11,7 +11,6 @@ from .sequence import (
     simulate_events,
     write_sequence,
 )
-from .spacecraft import Box, Spacecraft, mirror_symmetric, proba2_like
 from .spades_writer import (
     SPADES_CAMERA,
     make_labels,
@@ -22,10 +21,10 @@ from .spades_writer import (
 from .trajectory import Trajectory, fitting_distance, random_trajectory
 
 __all__ = [
-    'Box', 'EventSimulator', 'LABEL_RATE', 'SPADES_CAMERA', 'SequenceOptions', 'Spacecraft',
+    'EventSimulator', 'LABEL_RATE', 'SPADES_CAMERA', 'SequenceOptions',
     'TICKS_PER_SECOND', 'Trajectory', 'camera_for_resolution', 'fitting_distance',
-    'frame_times', 'generate_sequence', 'lin_log', 'make_labels', 'mirror_symmetric',
-    'proba2_like', 'random_trajectory', 'render', 'render_region', 'sequence_name',
+    'frame_times', 'generate_sequence', 'lin_log', 'make_labels',
+    'random_trajectory', 'render', 'render_region', 'sequence_name',
     'simulate_events', 'write_camera_json', 'write_sequence', 'write_spades_file',
     'write_split_files',
 ]

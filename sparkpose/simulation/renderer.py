@@ -7,7 +7,7 @@ tens of milliseconds.
 """
 import numpy as np
 
-from .spacecraft import Spacecraft
+from sparkpose.structures.body_model import BodyModel
 
 # Darker solar-cell grid lines: width (m) and the factor they multiply the albedo by.
 _GRID_LINE_WIDTH = 0.012
@@ -46,7 +46,7 @@ def _project_rect(corners_cam: np.ndarray, K: np.ndarray, size: tuple[int, int])
     return x0, y0, x1, y1
 
 
-def render_region(body: Spacecraft, rotation: np.ndarray, translation: np.ndarray,
+def render_region(body: BodyModel, rotation: np.ndarray, translation: np.ndarray,
                   K: np.ndarray, size: tuple[int, int], sun_direction: np.ndarray,
                   ambient: float = 0.05) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """Render only the rectangle the body can cover.
@@ -131,7 +131,7 @@ def _shade(body, rows, cols, depth, box_id, axis, origin, rot_bc, sun, K, ambien
     return albedo * (ambient + (1 - ambient) * lambert)
 
 
-def _in_shadow(body: Spacecraft, points: np.ndarray, box_id: np.ndarray,
+def _in_shadow(body: BodyModel, points: np.ndarray, box_id: np.ndarray,
                sun: np.ndarray) -> np.ndarray:
     """Whether rays from ``(3, N)`` body-frame points towards the Sun hit another box."""
     # Seen from the Sun, a point can only be shadowed by a box whose outline (bounded by the
@@ -168,7 +168,7 @@ def _in_shadow(body: Spacecraft, points: np.ndarray, box_id: np.ndarray,
     return shadow
 
 
-def render(body: Spacecraft, rotation: np.ndarray, translation: np.ndarray, K: np.ndarray,
+def render(body: BodyModel, rotation: np.ndarray, translation: np.ndarray, K: np.ndarray,
            size: tuple[int, int], sun_direction: np.ndarray, ambient: float = 0.05
            ) -> np.ndarray:
     """Render the full ``(H, W)`` float32 intensity image; arguments as :func:`render_region`."""

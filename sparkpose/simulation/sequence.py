@@ -11,10 +11,10 @@ import numpy as np
 import torch
 
 from sparkpose.structures import matrix_to_quaternion
+from sparkpose.structures.body_model import BodyModel, proba2_like
 
 from .event_simulator import EventSimulator
 from .renderer import render_region
-from .spacecraft import Spacecraft, proba2_like
 from .spades_writer import SPADES_CAMERA, make_labels, write_spades_file
 from .trajectory import Trajectory, random_trajectory
 
@@ -36,6 +36,7 @@ class SequenceOptions:
         min_distance: Nearest ``Tz`` (m), see :func:`random_trajectory`.
         max_distance: Farthest ``Tz`` (m).
         max_tumble_rate: Largest tumble rate (deg/s).
+        min_tumble_rate: Smallest tumble rate (deg/s); ``None``: a quarter of the largest.
         contrast_threshold: Range from which the sequence's mean threshold is drawn.
         threshold_sigma: Pixel-to-pixel spread of the thresholds.
         refractory_period: Pixel dead time (s).
@@ -53,6 +54,7 @@ class SequenceOptions:
     min_distance: float = 3.0
     max_distance: float = 12.0
     max_tumble_rate: float = 10.0
+    min_tumble_rate: float | None = None
     contrast_threshold: tuple[float, float] = (0.2, 0.3)
     threshold_sigma: float = 0.03
     refractory_period: float = 5e-4
@@ -60,7 +62,7 @@ class SequenceOptions:
     shot_noise_rate: float = 0.05
     ambient: float = 0.05
     max_pixel_motion: float = 1.0
-    body: Spacecraft = field(default_factory=proba2_like)
+    body: BodyModel = field(default_factory=proba2_like)
 
     def __post_init__(self) -> None:
         if self.time_unit not in TICKS_PER_SECOND:
@@ -88,7 +90,7 @@ def sequence_name(index: int) -> str:
     return f'RT{index:03d}'
 
 
-def frame_times(body: Spacecraft, trajectory: Trajectory, K: np.ndarray,
+def frame_times(body: BodyModel, trajectory: Trajectory, K: np.ndarray,
                 duration: float, max_pixel_motion: float) -> np.ndarray:
     """Frame times such that no body point moves more than ``max_pixel_motion`` between them.
 
@@ -111,7 +113,7 @@ def frame_times(body: Spacecraft, trajectory: Trajectory, K: np.ndarray,
     return np.concatenate([[0.0], start + within * step])
 
 
-def simulate_events(body: Spacecraft, trajectory: Trajectory, K: np.ndarray, sun: np.ndarray,
+def simulate_events(body: BodyModel, trajectory: Trajectory, K: np.ndarray, sun: np.ndarray,
                     simulator: EventSimulator, options: SequenceOptions
                     ) -> dict[str, np.ndarray]:
     """Render the trajectory frame by frame and turn it into events plus sensor noise.
@@ -165,7 +167,8 @@ def generate_sequence(seed: int, index: int, options: SequenceOptions | None = N
     body = options.body
     trajectory = random_trajectory(rng_traj, K, size, body.bounding_radius,
                                    options.min_distance, options.max_distance,
-                                   options.max_tumble_rate)
+                                   options.max_tumble_rate,
+                                   min_tumble_rate=options.min_tumble_rate)
     sun = rng_traj.standard_normal(3)
     sun[2] = -abs(sun[2])  # the Sun is behind the camera: the visible side is mostly lit
     simulator = EventSimulator(size, rng_events, rng_events.uniform(*options.contrast_threshold),

@@ -101,7 +101,8 @@ def _view_tangents(K: np.ndarray, size: tuple[int, int], margin: float) -> np.nd
 
 def random_trajectory(rng: np.random.Generator, K: np.ndarray, size: tuple[int, int],
                       radius: float, min_distance: float = 3.0, max_distance: float = 12.0,
-                      max_tumble_rate: float = 10.0, margin: float = 8.0) -> Trajectory:
+                      max_tumble_rate: float = 10.0, margin: float = 8.0,
+                      min_tumble_rate: float | None = None) -> Trajectory:
     """Draw a random trajectory.
 
     Args:
@@ -112,9 +113,11 @@ def random_trajectory(rng: np.random.Generator, K: np.ndarray, size: tuple[int, 
         min_distance: Nearest ``Tz`` (m); raised to the depth at which the body's bounding
             sphere fits in the image, so the whole body is always in view.
         max_distance: Farthest ``Tz`` (m).
-        max_tumble_rate: Largest tumble rate (deg/s); the rate is drawn from
-            ``[0.25, 1] × max_tumble_rate`` so every trajectory tumbles.
+        max_tumble_rate: Largest tumble rate (deg/s).
         margin: Border (pixels) the bounding sphere keeps free.
+        min_tumble_rate: Smallest tumble rate (deg/s); the rate is drawn uniformly from
+            ``[min_tumble_rate, max_tumble_rate]``. ``None``: a quarter of the largest, so
+            every trajectory tumbles.
 
     Returns:
         The trajectory; evaluate it with :meth:`Trajectory.pose`.
@@ -126,7 +129,14 @@ def random_trajectory(rng: np.random.Generator, K: np.ndarray, size: tuple[int, 
     quat = rng.standard_normal(4)  # uniform on the rotation group once normalised
     rotation0 = quaternion_to_matrix(torch.from_numpy(quat)).numpy()
     axis = rng.standard_normal(3)
-    rate = np.deg2rad(max_tumble_rate) * rng.uniform(0.25, 1.0)
+    if min_tumble_rate is None:
+        min_tumble_rate = 0.25 * max_tumble_rate
+    if not 0 <= min_tumble_rate <= max_tumble_rate:
+        raise ValueError(f'tumble rate range [{min_tumble_rate}, {max_tumble_rate}] deg/s: '
+                         f'expected 0 <= min <= max')
+    # Drawn as a fraction of the largest rate: the default range reproduces older files.
+    rate = np.deg2rad(max_tumble_rate) * rng.uniform(min_tumble_rate / max_tumble_rate
+                                                     if max_tumble_rate else 0.0, 1.0)
     angular_velocity = rate * axis / np.linalg.norm(axis)
 
     waves = np.empty((3, _NUM_WAVES, 3))

@@ -7,7 +7,7 @@ size, pass the scaled ``K`` (``diag(W_in / W, H_in / H, 1) · K``).
 import numpy as np
 from PIL import Image, ImageDraw
 
-from sparkpose.simulation.spacecraft import Spacecraft, proba2_like
+from sparkpose.structures.body_model import BodyModel, proba2_like
 
 ON_COLOR = (220, 30, 30)
 OFF_COLOR = (30, 60, 220)
@@ -53,7 +53,7 @@ def project_points(points_cam: np.ndarray, K: np.ndarray) -> np.ndarray:
 
 
 def draw_pose(image: np.ndarray, rotation: np.ndarray, translation: np.ndarray, K: np.ndarray,
-              body: Spacecraft | None = None, axis_length: float = 0.5,
+              body: BodyModel | None = None, axis_length: float = 0.5,
               outline_color: tuple[int, int, int] = OUTLINE_COLOR,
               width: int = 1) -> np.ndarray:
     """Overlay a pose: the body's wireframe outline and its axes (x red, y green, z blue).
@@ -63,7 +63,7 @@ def draw_pose(image: np.ndarray, rotation: np.ndarray, translation: np.ndarray, 
         rotation: ``(3, 3)`` body-to-camera rotation.
         translation: ``(3,)`` body origin in the camera frame (m).
         K: ``(3, 3)`` intrinsics of ``image`` (scaled if the image was resized).
-        body: Spacecraft whose wireframe is drawn; the Proba-2-like model when ``None``.
+        body: BodyModel whose wireframe is drawn; the Proba-2-like model when ``None``.
         axis_length: Length of the drawn body axes (m); 0 draws none.
         outline_color: RGB colour of the wireframe.
         width: Line width in pixels.

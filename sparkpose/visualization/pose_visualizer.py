@@ -13,8 +13,8 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from sparkpose.evaluation.functional import position_error, rotation_error_deg
-from sparkpose.simulation.spacecraft import Spacecraft
 from sparkpose.structures import PoseDataSample, quaternion_to_matrix
+from sparkpose.structures.body_model import BodyModel
 
 from .drawing import OFF_COLOR, ON_COLOR, draw_pose
 
@@ -67,7 +67,7 @@ def upscale_factor(size: tuple[int, int], min_size: int) -> int:
 
 def render_pose_sample(inputs: np.ndarray | torch.Tensor, data_sample: PoseDataSample,
                        draw_gt: bool = True, min_size: int = 512,
-                       body: Spacecraft | None = None, axis_length: float = 0.5) -> np.ndarray:
+                       body: BodyModel | None = None, axis_length: float = 0.5) -> np.ndarray:
     """The input as an event image with the GT (green) and predicted (orange) wireframes.
 
     Each pose is drawn as the body's outline in its colour plus its body axes (x red,
@@ -82,7 +82,7 @@ def render_pose_sample(inputs: np.ndarray | torch.Tensor, data_sample: PoseDataS
         draw_gt: Draw the ground truth when the sample has it.
         min_size: The image is upscaled by an integer factor until its longer side is at
             least this many pixels.
-        body: Spacecraft wireframe; the Proba-2-like model when ``None``.
+        body: BodyModel wireframe; the Proba-2-like model when ``None``.
         axis_length: Length of the drawn body axes (m); 0 draws none.
 
     Returns:

@@ -4,14 +4,17 @@ import torch
 
 from sparkpose.simulation import (
     SPADES_CAMERA,
-    Box,
-    Spacecraft,
-    mirror_symmetric,
-    proba2_like,
     render,
     render_region,
 )
-from sparkpose.structures import flip_pose_horizontal, quaternion_to_matrix
+from sparkpose.structures import (
+    BodyModel,
+    Box,
+    flip_pose_horizontal,
+    mirror_symmetric,
+    proba2_like,
+    quaternion_to_matrix,
+)
 
 K = np.asarray(SPADES_CAMERA['cameraMatrix'], np.float64)
 SIZE = (1280, 720)
@@ -56,7 +59,7 @@ def test_flip_rule_fails_for_asymmetric_proba2():
 def test_pixel_centre_convention_and_lambert():
     # A plate facing the camera: pixel (x, y) is lit iff its centre (x + .5, y + .5)
     # projects inside the plate's front face.
-    plate = Spacecraft('plate', (Box((0.0, 0.0, 0.0), (1.0, 0.6, 0.02), albedo=0.8),))
+    plate = BodyModel('plate', (Box((0.0, 0.0, 0.0), (1.0, 0.6, 0.02), albedo=0.8),))
     translation = np.array([0.0123, -0.0311, 5.0])
     z = translation[2] - 0.01
     image = render(plate, np.eye(3), translation, K, SIZE, sun_direction=[0, 0, -1],
@@ -78,8 +81,8 @@ def test_self_shadow():
     wall = Box((0.35, 0.0, 0.0), (0.05, 0.6, 2.0), albedo=0.5)  # between cube and Sun
     sun = np.array([1.0, 0.0, -1.0])
     pose = (np.eye(3), np.array([0.0, 0.0, 6.0]))
-    lit = render(Spacecraft('cube', (cube,)), *pose, K, SIZE, sun, ambient=0.1)
-    shadowed = render(Spacecraft('cube+wall', (cube, wall)), *pose, K, SIZE, sun, ambient=0.1)
+    lit = render(BodyModel('cube', (cube,)), *pose, K, SIZE, sun, ambient=0.1)
+    shadowed = render(BodyModel('cube+wall', (cube, wall)), *pose, K, SIZE, sun, ambient=0.1)
     np.testing.assert_allclose(lit[360, 640], 0.5 * (0.1 + 0.9 * np.sqrt(0.5)), rtol=1e-5)
     np.testing.assert_allclose(shadowed[360, 640], 0.5 * 0.1, rtol=1e-5)
 

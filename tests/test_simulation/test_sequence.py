@@ -6,9 +6,9 @@ from sparkpose.simulation import (
     camera_for_resolution,
     frame_times,
     generate_sequence,
-    proba2_like,
     random_trajectory,
 )
+from sparkpose.structures import proba2_like
 from sparkpose.visualization import project_points
 
 

@@ -5,9 +5,9 @@ from sparkpose.simulation import (
     SPADES_CAMERA,
     camera_for_resolution,
     fitting_distance,
-    proba2_like,
     random_trajectory,
 )
+from sparkpose.structures import proba2_like
 from sparkpose.visualization import project_points
 
 K = np.asarray(SPADES_CAMERA['cameraMatrix'], np.float64)

@@ -1,8 +1,8 @@
 import numpy as np
 import torch
 
-from sparkpose.simulation import SPADES_CAMERA, proba2_like
-from sparkpose.structures import quaternion_to_matrix
+from sparkpose.simulation import SPADES_CAMERA
+from sparkpose.structures import proba2_like, quaternion_to_matrix
 from sparkpose.visualization import (
     AXIS_COLORS,
     OFF_COLOR,

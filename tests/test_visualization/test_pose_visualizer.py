@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from sparkpose.simulation import SPADES_CAMERA, proba2_like
-from sparkpose.structures import PoseDataSample, quaternion_to_matrix
+from sparkpose.simulation import SPADES_CAMERA
+from sparkpose.structures import PoseDataSample, proba2_like, quaternion_to_matrix
 from sparkpose.visualization import (
     GT_COLOR,
     OFF_COLOR,

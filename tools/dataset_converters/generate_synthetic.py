@@ -5,6 +5,7 @@ Examples::
     # demo set (about 2 min on 2 cores, 340 MB): RT000.h5 ... RT079.h5, splits, camera.json
     python tools/dataset_converters/generate_synthetic.py --out data/demo \\
         --num-sequences 80 --duration 2 --workers 2
+    # every output folder also gets camera.json and body.json (the rendered body model)
     # test-like files without poses, 1 µs ticks: RT901.h5, RT902.h5
     python tools/dataset_converters/generate_synthetic.py --out data/demo_test \\
         --num-sequences 2 --first-index 901 --no-poses --time-unit us
@@ -29,6 +30,7 @@ from sparkpose.simulation import (
     write_sequence,
     write_split_files,
 )
+from sparkpose.structures import BODY_FILE
 
 SPLITS = ('train', 'val', 'test')
 
@@ -86,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help='farthest Tz (m)')
     parser.add_argument('--max-tumble-rate', type=float, default=defaults.max_tumble_rate,
                         help='largest tumble rate (deg/s)')
+    parser.add_argument('--min-tumble-rate', type=float, default=None,
+                        help='smallest tumble rate (deg/s); default a quarter of the largest. '
+                             'Many short, fast-tumbling trajectories give the most distinct '
+                             'attitudes per CPU-second')
     parser.add_argument('--split', type=float, nargs=3, default=[0.8, 0.1, 0.1],
                         metavar=('TRAIN', 'VAL', 'TEST'),
                         help='fractions of sequences per split, in sequence order')
@@ -108,7 +114,8 @@ def main(argv: list[str] | None = None) -> list[Path]:
     options = SequenceOptions(
         duration=args.duration, resolution=args.resolution, time_unit=args.time_unit,
         with_poses=not args.no_poses, min_distance=args.min_distance,
-        max_distance=args.max_distance, max_tumble_rate=args.max_tumble_rate)
+        max_distance=args.max_distance, max_tumble_rate=args.max_tumble_rate,
+        min_tumble_rate=args.min_tumble_rate)
     indices = list(range(args.first_index, args.first_index + args.num_sequences))
     names = [sequence_name(i) for i in indices]
     if args.no_poses:
@@ -119,6 +126,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
 
     args.out.mkdir(parents=True, exist_ok=True)
     write_camera_json(args.out, camera_for_resolution(args.resolution))
+    options.body.save(args.out / BODY_FILE)
     compression = None if args.compression == 'none' else args.compression
     job = partial(write_sequence, args.out, args.seed, options=options,
                   compression=compression)

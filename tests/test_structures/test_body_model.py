@@ -2,7 +2,7 @@ import itertools
 
 import numpy as np
 
-from sparkpose.simulation import mirror_symmetric, proba2_like
+from sparkpose.structures import mirror_symmetric, proba2_like
 
 
 def _box_set(body, transform=None):
