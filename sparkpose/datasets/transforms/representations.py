@@ -23,9 +23,10 @@ class EventsToVoxelGrid:
     ``diag(W_in/W, H_in/H, 1)·K``, so a 3-D point projected with the new K falls in the
     input pixel its events land in.
 
-    The grid is not normalised: its total weight equals the number of events in the
-    window (an empty window gives zeros). Scale it in the model's data preprocessor if
-    needed. The work is done by the fused numba kernel
+    By default the grid is not normalised: its total weight equals the number of events in
+    the window (an empty window gives zeros). ``log1p=True`` stores ``log(1 + weight)``
+    instead, which keeps busy cells (a near target, a crop shrunk from a large one) in the
+    same range as sparse ones. The work is done by the fused numba kernel
     :func:`~sparkpose.datasets.transforms.voxel_kernels.voxel_grid_fused`.
 
     Reads ``events``, ``window_us``, ``sensor_size``, ``cam_K``; adds ``inputs``
@@ -36,10 +37,11 @@ class EventsToVoxelGrid:
         num_bins: Temporal bins per polarity.
         input_size: Target ``(W_in, H_in)`` in pixels; ``None`` keeps the sensor resolution
             (the original code's 'default' setting runs at full 1280×720).
+        log1p: Store ``log(1 + weight)`` instead of the raw weights.
     """
 
     def __init__(self, num_bins: int = 5,
-                 input_size: Sequence[int] | None = (256, 256)) -> None:
+                 input_size: Sequence[int] | None = (256, 256), log1p: bool = False) -> None:
         if int(num_bins) != num_bins or num_bins < 1:
             raise ValueError(f'{type(self).__name__}: num_bins must be a positive integer, '
                              f'got {num_bins!r}')
@@ -48,6 +50,7 @@ class EventsToVoxelGrid:
             raise ValueError(f'{type(self).__name__}: input_size must be (W_in, H_in) '
                              f'positive integers or None, got {input_size!r}')
         self.num_bins = int(num_bins)
+        self.log1p = log1p
         self.input_size = None if input_size is None else (int(input_size[0]),
                                                            int(input_size[1]))
 
@@ -60,7 +63,8 @@ class EventsToVoxelGrid:
                              f"{results['input_size']}); use one per pipeline")
         sensor_w, sensor_h = (int(s) for s in results['sensor_size'])
         out_w, out_h = self.input_size or (sensor_w, sensor_h)
-        results['inputs'] = self.represent(results, (sensor_w, sensor_h), (out_w, out_h))
+        inputs = self.represent(results, (sensor_w, sensor_h), (out_w, out_h))
+        results['inputs'] = np.log1p(inputs) if self.log1p else inputs
         results['input_size'] = (out_w, out_h)
         scale = np.diag([out_w / sensor_w, out_h / sensor_h, 1.0])
         results['cam_K'] = scale @ np.asarray(results['cam_K'], dtype=np.float64)
@@ -104,12 +108,5 @@ class EventsToFrame(EventsToVoxelGrid):
 
     def __init__(self, input_size: Sequence[int] | None = (256, 256),
                  log1p: bool = False) -> None:
-        super().__init__(num_bins=1, input_size=input_size)
-        self.log1p = log1p
-
-    def represent(self, results: dict, sensor_size: tuple[int, int],
-                  out_size: tuple[int, int]) -> np.ndarray:
-        """The count frame, float32 ``(2, H_in, W_in)``."""
-        frame = super().represent(results, sensor_size, out_size)
-        return np.log1p(frame) if self.log1p else frame
+        super().__init__(num_bins=1, input_size=input_size, log1p=log1p)
 

@@ -19,30 +19,45 @@ class VoxelCNN(BaseBackbone):
     Args:
         in_channels: Channels of the voxel grid (e.g. 10 = 5 time bins × 2 polarities).
         channels: Output width of each conv layer; the last one is the feature width.
+        out_indices: Layers whose maps are returned (layer ``i`` has stride ``2**(i+1)``);
+            the default, the last one, feeds pooling necks; dense heads (keypoint
+            heatmaps) take several, e.g. ``(1, 2, 3)`` for strides 4, 8 and 16.
         init_cfg: mmengine initialisation config.
 
     Returns (forward):
-        A 1-tuple with the ``(B, channels[-1], H / 2**n, W / 2**n)`` feature map.
+        A tuple with one ``(B, channels[i], H / 2**(i+1), W / 2**(i+1))`` map per index
+        of ``out_indices``.
     """
 
     def __init__(self, in_channels: int = 10, channels: Sequence[int] = (16, 32, 64, 128),
-                 init_cfg: dict | list | None = None) -> None:
+                 out_indices: Sequence[int] = (-1,), init_cfg: dict | list | None = None
+                 ) -> None:
         super().__init__(init_cfg)
         if not channels:
             raise ValueError('VoxelCNN: channels must name at least one layer width')
-        layers = []
+        indices = [i % len(channels) if -len(channels) <= i < len(channels) else None
+                   for i in out_indices]
+        if not indices or None in indices:
+            raise ValueError(f'VoxelCNN: out_indices {tuple(out_indices)} must index the '
+                             f'{len(channels)} layers of channels={tuple(channels)}')
+        self.out_indices = tuple(indices)
+        self.layers = nn.ModuleList()
         for width in channels:
-            layers += [nn.Conv2d(in_channels, width, 3, stride=2, padding=1, bias=False),
-                       nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+            self.layers.append(nn.Sequential(
+                nn.Conv2d(in_channels, width, 3, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(width), nn.ReLU(inplace=True)))
             in_channels = width
-        self.layers = nn.Sequential(*layers)
-        self._out_channels = (channels[-1],)
+        self._out_channels = tuple(channels[i] for i in self.out_indices)
 
     @property
     def out_channels(self) -> tuple[int, ...]:
-        """Width of the single output map."""
+        """Width of each returned map."""
         return self._out_channels
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor]:
-        """``(B, in_channels, H, W)`` → ``((B, channels[-1], H', W'),)``."""
-        return (self.layers(x),)
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``(B, in_channels, H, W)`` → the maps of ``out_indices``."""
+        outs = []
+        for layer in self.layers:
+            x = layer(x)
+            outs.append(x)
+        return tuple(outs[i] for i in self.out_indices)

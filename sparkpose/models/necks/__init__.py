@@ -1,4 +1,5 @@
+from .feature_fusion import FeatureFusion
 from .global_average_pooling import GlobalAveragePooling
 from .spatial_pooling import SpatialPooling
 
-__all__ = ['GlobalAveragePooling', 'SpatialPooling']
+__all__ = ['FeatureFusion', 'GlobalAveragePooling', 'SpatialPooling']

@@ -88,7 +88,7 @@ def test_channels_last_gives_the_same_predictions():
         neck=dict(type='GlobalAveragePooling'),
         head=dict(type='Rot6DPoseHead', in_channels=16, hidden_dim=32, codec=CODEC))).eval()
     fast.load_state_dict(model.state_dict())
-    conv = fast.backbone.layers[0].weight
+    conv = fast.backbone.layers[0][0].weight
     assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
     inputs = torch.rand(2, 10, 32, 32)
     expected, result = model(inputs, mode='tensor'), fast(inputs, mode='tensor')

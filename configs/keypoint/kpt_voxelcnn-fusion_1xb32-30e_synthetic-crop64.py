@@ -1,0 +1,56 @@
+# The CPU demo (`make demo`): body keypoints as heatmaps on a 64×64 object-centric crop,
+# pose by PnP. Data: many short, fast-tumbling trajectories at 320×180 (see Makefile).
+_base_ = [
+    '../_base_/default_runtime.py',
+    '../_base_/datasets/spades_voxel.py',
+    '../_base_/schedules/adamw_cosine_30e.py',
+]
+
+data_root = 'data/demo/'
+body_model = data_root + 'body.json'
+input_size = (64, 64)
+max_epochs = 30
+base_lr = 2e-3
+
+model = dict(
+    type='PoseEstimator',
+    channels_last=True,
+    backbone=dict(type='VoxelCNN', in_channels=10, channels=(32, 64, 96, 128, 128),
+                  out_indices=(1, 2, 3, 4)),
+    neck=dict(type='FeatureFusion', in_channels=(64, 96, 128, 128), out_channels=64),
+    head=dict(type='KeypointHeatmapHead', in_channels=64, body_model=body_model,
+              hidden_channels=64, sigma=1.0),
+)
+
+# No horizontal flip: the body has no mirror plane, so flipped labels would be wrong.
+train_pipeline = [
+    dict(type='CropToTarget', shift_jitter=0.05, scale_jitter=0.1),
+    dict(type='RandomPolaritySwap', prob=0.3),
+    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, log1p=True),
+    dict(type='PackPoseInputs', sparse=True),
+]
+test_pipeline = [
+    dict(type='CropToTarget'),
+    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, log1p=True),
+    dict(type='PackPoseInputs', sparse=True),
+]
+train_dataloader = dict(
+    batch_size=32, num_workers=1,
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=64, num_workers=1,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = dict(
+    batch_size=64, num_workers=1,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+val_evaluator = dict(type='PoseMetric', body_model=body_model)
+test_evaluator = val_evaluator
+
+optim_wrapper = dict(optimizer=dict(lr=base_lr), clip_grad=dict(max_norm=5.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min_ratio=0.01, by_epoch=True,
+         begin=0, end=max_epochs, convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=5)
+default_hooks = dict(logger=dict(interval=50))
