@@ -57,4 +57,6 @@ def test_train_test_and_compare(synthetic_root, load_tool, tmp_path):
     table = load_tool('analysis_tools/compare_to_baseline.py').main(
         [str(next((tmp_path / 'test').glob('*/metrics.json'))), '--data-root',
          str(synthetic_root)])
-    assert 'mean-pose baseline' in table and table.count('\n') == 7
+    assert 'mean-pose baseline' in table and 'random rotation' in table
+    # The generator writes body.json: the rows modulo symmetry are there (16 rows + header).
+    assert 'rotation error mod symmetry (deg), mean' in table and table.count('\n') == 17

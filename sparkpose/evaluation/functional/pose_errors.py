@@ -4,11 +4,17 @@ Inputs are array-likes (numpy arrays, CPU tensors, lists) with any leading batch
 translations ``(..., 3)`` in metres, quaternions ``(..., 4)`` scalar-last (x, y, z, w).
 """
 import numpy as np
+import torch
 from numpy.typing import ArrayLike
+
+from sparkpose.structures import matrix_to_quaternion
 
 # SPEED+ thresholds: errors below the ground truth's own precision count as zero.
 POSITION_THRESHOLD = 2.173e-3  # normalised position error ‖t̂ − t‖ / ‖t‖
 ROTATION_THRESHOLD_DEG = 0.169
+# Rotation accuracy levels (°): a mean error hides whether a model is roughly right on most
+# windows or wildly wrong on some; the fractions under these levels tell them apart.
+ROTATION_ACCURACY_THRESHOLDS_DEG = (5, 10, 30)
 
 
 def position_error(pred_t: ArrayLike, gt_t: ArrayLike) -> np.ndarray:
@@ -27,6 +33,62 @@ def rotation_error_deg(pred_q: ArrayLike, gt_q: ArrayLike) -> np.ndarray:
     gt_q = gt_q / np.linalg.norm(gt_q, axis=-1, keepdims=True)
     dot = np.clip(np.abs((pred_q * gt_q).sum(-1)), 0.0, 1.0)
     return np.degrees(2 * np.arccos(dot))
+
+
+def _quaternion_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product ``a ⊗ b`` of scalar-last quaternions: ``R(a ⊗ b) = R(a) · R(b)``."""
+    av, aw, bv, bw = a[..., :3], a[..., 3:], b[..., :3], b[..., 3:]
+    return np.concatenate([aw * bv + bw * av + np.cross(av, bv),
+                           aw * bw - (av * bv).sum(-1, keepdims=True)], axis=-1)
+
+
+def rotation_error_sym_deg(pred_q: ArrayLike, gt_q: ArrayLike,
+                           symmetries: ArrayLike) -> np.ndarray:
+    """Rotation error modulo body symmetries: ``min_k angle(R̂, R · S_k)`` in degrees.
+
+    A body that looks the same under ``R`` and ``R · S_k`` cannot tell these poses apart
+    from its image; this error counts such a confusion as no error, so the gap to
+    :func:`rotation_error_deg` shows how much of the error is symmetry flips.
+
+    Args:
+        pred_q, gt_q: ``(..., 4)`` quaternions (x, y, z, w); need not be unit norm.
+        symmetries: ``(S, 3, 3)`` body-frame rotations (e.g. ``BodyModel.symmetries``).
+            With the identity among them the result never exceeds the plain error.
+
+    Returns:
+        ``(...)`` errors in degrees, float64.
+    """
+    symmetries = np.asarray(symmetries, np.float64)
+    if symmetries.ndim != 3 or symmetries.shape[1:] != (3, 3) or not len(symmetries):
+        raise ValueError(f'symmetries have shape {symmetries.shape}; expected (S, 3, 3) '
+                         f'rotation matrices with S >= 1')
+    pred_q, gt_q = np.asarray(pred_q, np.float64), np.asarray(gt_q, np.float64)
+    pred_q = pred_q / np.linalg.norm(pred_q, axis=-1, keepdims=True)
+    gt_q = gt_q / np.linalg.norm(gt_q, axis=-1, keepdims=True)
+    # Quaternions of the S_k (the identity maps to exactly (0, 0, 0, 1), so that term equals
+    # the plain error bit for bit); then q of R · S_k is q ⊗ s_k.
+    sym_q = matrix_to_quaternion(torch.tensor(symmetries)).numpy()  # copy: may be read-only
+    targets = _quaternion_product(gt_q[..., None, :], sym_q)  # (..., S, 4)
+    dot = np.clip(np.abs((pred_q[..., None, :] * targets).sum(-1)).max(-1), 0.0, 1.0)
+    return np.degrees(2 * np.arccos(dot))
+
+
+def rotation_accuracy(errors_deg: ArrayLike,
+                      thresholds_deg: tuple[float, ...] = ROTATION_ACCURACY_THRESHOLDS_DEG
+                      ) -> dict[float, float]:
+    """Fraction of samples whose rotation error is strictly under each threshold.
+
+    Args:
+        errors_deg: Rotation errors (°), any shape; NaN counts as a miss.
+        thresholds_deg: The levels (°).
+
+    Returns:
+        ``{threshold: fraction in [0, 1]}``; NaN for an empty input.
+    """
+    errors = np.asarray(errors_deg, np.float64).reshape(-1)
+    if not errors.size:
+        return {threshold: float('nan') for threshold in thresholds_deg}
+    return {threshold: float((errors < threshold).mean()) for threshold in thresholds_deg}
 
 
 def speed_scores(pred_t: ArrayLike, pred_q: ArrayLike, gt_t: ArrayLike, gt_q: ArrayLike,
@@ -56,16 +118,35 @@ def speed_scores(pred_t: ArrayLike, pred_q: ArrayLike, gt_t: ArrayLike, gt_q: Ar
 
 
 def summarize_pose_errors(pred_t: ArrayLike, pred_q: ArrayLike, gt_t: ArrayLike,
-                          gt_q: ArrayLike, **thresholds: float) -> dict[str, float]:
-    """Mean and median of every figure of ``speed_scores`` over all samples.
+                          gt_q: ArrayLike, *, symmetries: ArrayLike | None = None,
+                          **thresholds: float) -> dict[str, float]:
+    """Mean and median of every figure of ``speed_scores`` over all samples, plus accuracies.
+
+    Args:
+        pred_t, pred_q, gt_t, gt_q: As in :func:`speed_scores`.
+        symmetries: ``(S, 3, 3)`` body symmetries, or None: the errors modulo symmetry are
+            then not reported.
+        **thresholds: ``position_threshold`` / ``rotation_threshold_deg`` overrides.
 
     Returns:
         ``{name}_mean`` and ``{name}_median`` for ``pos_err_m``, ``rot_err_deg``,
-        ``speed_pos``, ``speed_rot`` and ``speed``.
+        ``speed_pos``, ``speed_rot`` and ``speed``; ``rot_acc_{5,10,30}`` (fraction of
+        plain rotation errors under 5°, 10°, 30°); with ``symmetries`` also
+        ``rot_err_sym_deg_{mean,median}`` and ``rot_sym_acc_{5,10,30}``.
     """
     summary = {}
-    for name, values in speed_scores(pred_t, pred_q, gt_t, gt_q, **thresholds).items():
+    scores = speed_scores(pred_t, pred_q, gt_t, gt_q, **thresholds)
+    for name, values in scores.items():
         values = values.reshape(-1)
         summary[f'{name}_mean'] = float(values.mean())
         summary[f'{name}_median'] = float(np.median(values))
+    if symmetries is not None:
+        sym_err = rotation_error_sym_deg(pred_q, gt_q, symmetries).reshape(-1)
+        summary['rot_err_sym_deg_mean'] = float(sym_err.mean())
+        summary['rot_err_sym_deg_median'] = float(np.median(sym_err))
+    for threshold, fraction in rotation_accuracy(scores['rot_err_deg']).items():
+        summary[f'rot_acc_{threshold:g}'] = fraction
+    if symmetries is not None:
+        for threshold, fraction in rotation_accuracy(sym_err).items():
+            summary[f'rot_sym_acc_{threshold:g}'] = fraction
     return summary

@@ -7,13 +7,18 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from sparkpose.registry import METRICS
+from sparkpose.structures import load_body_model
 
 from ..functional import (
     POSITION_THRESHOLD,
     ROTATION_THRESHOLD_DEG,
+    rotation_error_sym_deg,
     speed_scores,
     summarize_pose_errors,
 )
+
+# Optional per-sample diagnostics of keypoint heads, kept when a sample carries them.
+OPTIONAL_FIELDS = ('pnp_ok', 'keypoint_err_px')
 
 
 def to_numpy(value) -> np.ndarray | None:
@@ -36,30 +41,46 @@ class PoseMetric(BaseMetric):
     Args:
         position_threshold: Normalised position errors below this count 0 in the score.
         rotation_threshold_deg: Rotation errors below this (°) count 0 in the score.
+        body_model: Path of a ``body.json``; its symmetries give the rotation error modulo
+            symmetry (a symmetric body's flips are not what the model failed to learn).
+            None: no symmetric figures.
         collect_device: ``'cpu'`` or ``'gpu'``, for collecting results across ranks.
         prefix: Key prefix; default ``'pose'`` (keys like ``'pose/speed_mean'``).
 
     Returns (evaluate):
         ``{prefix}/{name}_{mean|median}`` for ``pos_err_m``, ``rot_err_deg``,
-        ``speed_pos``, ``speed_rot`` and ``speed``.
+        ``speed_pos``, ``speed_rot`` and ``speed``; ``rot_acc_{5,10,30}`` (fraction of
+        rotation errors under 5°, 10°, 30°); ``num_windows`` / ``num_sequences`` (samples
+        and sequences with ground truth the figures rest on). With ``body_model``:
+        ``rot_err_sym_deg_{mean|median}`` and ``rot_sym_acc_{5,10,30}``. When samples carry
+        them: ``pnp_success_rate`` (mean of ``pnp_ok``) and ``kpt_err_px_{median|mean}``
+        (over the finite ``keypoint_err_px``).
     """
 
     default_prefix = 'pose'
 
     def __init__(self, position_threshold: float = POSITION_THRESHOLD,
                  rotation_threshold_deg: float = ROTATION_THRESHOLD_DEG,
-                 collect_device: str = 'cpu', prefix: str | None = None) -> None:
+                 body_model: str | None = None, collect_device: str = 'cpu',
+                 prefix: str | None = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.thresholds = dict(position_threshold=position_threshold,
                                rotation_threshold_deg=rotation_threshold_deg)
+        # Loaded now: a wrong path fails at build time, not after a whole validation pass.
+        self.symmetries = (None if body_model is None
+                           else load_body_model(str(body_model)).symmetries)
 
     def process(self, data_batch, data_samples: Sequence[Mapping]) -> None:
-        """Keep the seq_id, prediction and ground truth of each sample."""
+        """Keep the seq_id, prediction, ground truth and keypoint diagnostics of each sample."""
         for sample in data_samples:
-            self.results.append(dict(
+            result = dict(
                 seq_id=sample.get('seq_id'), pred_t=to_numpy(sample.get('pred_t')),
                 pred_q=to_numpy(sample.get('pred_q')), gt_t=to_numpy(sample.get('gt_t')),
-                gt_q=to_numpy(sample.get('gt_q'))))
+                gt_q=to_numpy(sample.get('gt_q')))
+            for key in OPTIONAL_FIELDS:
+                value = to_numpy(sample.get(key))
+                result[key] = None if value is None else float(value.reshape(-1)[0])
+            self.results.append(result)
 
     def compute_metrics(self, results: list[dict]) -> dict[str, float]:
         """Summaries over the samples with ground truth; logs the per-sequence table."""
@@ -74,22 +95,55 @@ class PoseMetric(BaseMetric):
             return {}
         arrays = {key: np.stack([r[key] for r in with_gt])
                   for key in ('pred_t', 'pred_q', 'gt_t', 'gt_q')}
-        print_log('Pose errors per sequence:\n' + self.sequence_table(
-            [r['seq_id'] for r in with_gt], arrays), logger='current')
-        return summarize_pose_errors(arrays['pred_t'], arrays['pred_q'], arrays['gt_t'],
-                                     arrays['gt_q'], **self.thresholds)
+        seq_ids = [r['seq_id'] for r in with_gt]
+        print_log('Pose errors per sequence:\n' + self.sequence_table(seq_ids, arrays),
+                  logger='current')
+        metrics = summarize_pose_errors(arrays['pred_t'], arrays['pred_q'], arrays['gt_t'],
+                                        arrays['gt_q'], symmetries=self.symmetries,
+                                        **self.thresholds)
+        metrics.update(num_windows=len(with_gt), num_sequences=len({str(s) for s in seq_ids}))
+        metrics.update(self.keypoint_metrics(with_gt))
+        return metrics
+
+    @staticmethod
+    def keypoint_metrics(results: list[dict]) -> dict[str, float]:
+        """PnP success rate and keypoint pixel error of the samples that carry them.
+
+        Samples without the fields (pose-regression heads) are left out, so the keys only
+        appear when a keypoint head produced them; ``keypoint_err_px`` is NaN where unknown.
+        """
+        metrics = {}
+        pnp_ok = [r['pnp_ok'] for r in results if r.get('pnp_ok') is not None]
+        if pnp_ok:
+            metrics['pnp_success_rate'] = float(np.mean(np.asarray(pnp_ok) != 0))
+        errors = np.asarray([r['keypoint_err_px'] for r in results
+                             if r.get('keypoint_err_px') is not None], np.float64)
+        errors = errors[np.isfinite(errors)]
+        if errors.size:
+            metrics['kpt_err_px_median'] = float(np.median(errors))
+            metrics['kpt_err_px_mean'] = float(errors.mean())
+        return metrics
 
     def sequence_table(self, seq_ids: list[str], arrays: dict[str, np.ndarray]) -> str:
-        """Text table per sequence: samples, mean position / rotation error, mean SPEED score."""
+        """Text table per sequence: samples, mean position / rotation error, mean SPEED score.
+
+        With a body model a ``rot_sym_deg`` column (mean error modulo symmetry) follows the
+        rotation error, so flips show up per sequence.
+        """
         scores = speed_scores(arrays['pred_t'], arrays['pred_q'], arrays['gt_t'], arrays['gt_q'],
                               **self.thresholds)
+        sym_err = (None if self.symmetries is None else
+                   rotation_error_sym_deg(arrays['pred_q'], arrays['gt_q'], self.symmetries))
         rows = defaultdict(list)
         for index, seq_id in enumerate(seq_ids):
             rows[str(seq_id)].append(index)
-        lines = [f'{"sequence":<12}{"n":>6}{"pos_err_m":>12}{"rot_err_deg":>13}{"speed":>10}']
+        sym_header = '' if sym_err is None else f'{"rot_sym_deg":>13}'
+        lines = [f'{"sequence":<12}{"n":>6}{"pos_err_m":>12}{"rot_err_deg":>13}{sym_header}'
+                 f'{"speed":>10}']
         for seq_id in sorted(rows):
             index = rows[seq_id]
+            sym = '' if sym_err is None else f'{sym_err[index].mean():>13.3f}'
             lines.append(f'{seq_id:<12}{len(index):>6}{scores["pos_err_m"][index].mean():>12.4f}'
-                         f'{scores["rot_err_deg"][index].mean():>13.3f}'
+                         f'{scores["rot_err_deg"][index].mean():>13.3f}{sym}'
                          f'{scores["speed"][index].mean():>10.4f}')
         return '\n'.join(lines)

@@ -9,16 +9,33 @@ from sparkpose.evaluation.functional import (
     mean_pose,
     mean_pose_baseline,
     position_error,
+    rotation_accuracy,
     rotation_error_deg,
+    rotation_error_sym_deg,
     speed_scores,
     summarize_pose_errors,
 )
-from sparkpose.structures import quaternion_to_matrix
+from sparkpose.structures import matrix_to_quaternion, proba2_like, quaternion_to_matrix
+
+# A rotation far from the identity and from every body axis, so that products with it
+# exercise the quaternion algebra in general position.
+GT_Q = np.array([0.3, -0.5, 0.2, 0.78]) / np.linalg.norm([0.3, -0.5, 0.2, 0.78])
 
 
 def z_rotation(angle_deg):
     half = math.radians(angle_deg) / 2
     return [0.0, 0.0, math.sin(half), math.cos(half)]
+
+
+def x_rotation(angle_deg):
+    half = math.radians(angle_deg) / 2
+    return [math.sin(half), 0.0, 0.0, math.cos(half)]
+
+
+def compose(q_left, q_right):
+    """Quaternion of R(q_left) · R(q_right), through matrices (independent of the code)."""
+    matrices = quaternion_to_matrix(torch.tensor(np.array([q_left, q_right], np.float64)))
+    return matrix_to_quaternion(matrices[0] @ matrices[1]).numpy()
 
 
 def test_position_and_rotation_errors():
@@ -82,3 +99,59 @@ def test_mean_pose_baseline():
     assert summary['pos_err_m_mean'] == pytest.approx(2.5)
     assert summary['rot_err_deg_mean'] == pytest.approx(45.0)
     assert summary['speed_mean'] == pytest.approx((0.5 + math.pi / 2) / 2)
+
+
+def test_rotation_error_modulo_symmetry():
+    symmetries = proba2_like().symmetries  # identity and the 180° turns about x, y, z
+    flipped = compose(GT_Q, x_rotation(180))  # gt · Rx(180°): a body symmetry
+    turned = compose(GT_Q, z_rotation(20))  # gt · Rz(20°): a real error
+    beyond = compose(GT_Q, x_rotation(150))  # 30° short of the x flip
+    pred, gt = np.stack([flipped, turned, beyond]), np.stack([GT_Q] * 3)
+    np.testing.assert_allclose(rotation_error_deg(pred, gt), [180.0, 20.0, 150.0], atol=1e-6)
+    np.testing.assert_allclose(rotation_error_sym_deg(pred, gt, symmetries), [0.0, 20.0, 30.0],
+                               atol=1e-6)
+    # Only the identity: the plain error, bit for bit.
+    np.testing.assert_array_equal(rotation_error_sym_deg(pred, gt, np.eye(3)[None]),
+                                  rotation_error_deg(pred, gt))
+    # Sign and scale of the quaternions do not matter; any leading shape works.
+    assert rotation_error_sym_deg(-2 * flipped, GT_Q, symmetries) == pytest.approx(0, abs=1e-6)
+    assert rotation_error_sym_deg(pred[None], gt[None], symmetries).shape == (1, 3)
+
+
+def test_rotation_error_modulo_symmetry_rejects_bad_shape():
+    with pytest.raises(ValueError, match=r'shape \(3, 3\); expected \(S, 3, 3\)'):
+        rotation_error_sym_deg(GT_Q, GT_Q, np.eye(3))
+
+
+def test_rotation_accuracy_fractions():
+    errors = [0.0, 4.9, 5.0, 9.0, 10.5, 29.9, 30.0, 45.0, float('nan')]
+    # Strictly under each level; NaN (a failed prediction) is a miss.
+    assert rotation_accuracy(errors) == {5: pytest.approx(2 / 9), 10: pytest.approx(4 / 9),
+                                         30: pytest.approx(6 / 9)}
+    assert rotation_accuracy([1.0, 50.0], thresholds_deg=(2.5,)) == {2.5: 0.5}
+
+
+def test_summary_with_symmetries_and_accuracies():
+    pred_q = [compose(GT_Q, x_rotation(180)), compose(GT_Q, z_rotation(20))]
+    args = dict(pred_t=[[0, 0, 5.0]] * 2, pred_q=pred_q, gt_t=[[0, 0, 5.0]] * 2,
+                gt_q=[GT_Q] * 2)
+    plain = summarize_pose_errors(**args)
+    assert 'rot_err_sym_deg_mean' not in plain and 'rot_sym_acc_30' not in plain
+    assert plain['rot_err_deg_mean'] == pytest.approx(100.0)
+    # 180° and 20°: 20° counts under 30° but not under 10° or 5°.
+    assert (plain['rot_acc_5'], plain['rot_acc_10'], plain['rot_acc_30']) == (0.0, 0.0, 0.5)
+
+    summary = summarize_pose_errors(**args, symmetries=proba2_like().symmetries)
+    assert {k: v for k, v in summary.items() if k in plain} == plain  # old keys unchanged
+    assert summary['rot_err_sym_deg_mean'] == pytest.approx(10.0, abs=1e-6)
+    assert summary['rot_err_sym_deg_median'] == pytest.approx(10.0, abs=1e-6)
+    assert (summary['rot_sym_acc_5'], summary['rot_sym_acc_10'],
+            summary['rot_sym_acc_30']) == (0.5, 0.5, 1.0)
+
+
+def test_mean_pose_baseline_forwards_symmetries():
+    summary = mean_pose_baseline(train_t=[[0, 0, 5.0]], train_q=[GT_Q], eval_t=[[0, 0, 5.0]],
+                                 eval_q=[compose(GT_Q, x_rotation(180))],
+                                 symmetries=proba2_like().symmetries)
+    assert summary['rot_err_deg_mean'] == pytest.approx(180.0, abs=1e-6)
+    assert summary['rot_err_sym_deg_mean'] == pytest.approx(0.0, abs=1e-6)

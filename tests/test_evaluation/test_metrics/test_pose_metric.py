@@ -6,7 +6,7 @@ import torch
 
 from sparkpose.evaluation.metrics import pose_metric
 from sparkpose.registry import METRICS
-from sparkpose.structures import PoseDataSample
+from sparkpose.structures import PoseDataSample, proba2_like
 
 IDENTITY = [0.0, 0.0, 0.0, 1.0]
 Z90 = [0.0, 0.0, math.sqrt(0.5), math.sqrt(0.5)]
@@ -17,7 +17,12 @@ def z_rotation(angle_deg):
     return [0.0, 0.0, math.sin(half), math.cos(half)]
 
 
-def sample(seq_id, index, pred_t, pred_q, gt_t=None, gt_q=None):
+def x_rotation(angle_deg):
+    half = math.radians(angle_deg) / 2
+    return [math.sin(half), 0.0, 0.0, math.cos(half)]
+
+
+def sample(seq_id, index, pred_t, pred_q, gt_t=None, gt_q=None, **extra):
     data_sample = PoseDataSample(metainfo=dict(seq_id=seq_id, label_index=index,
                                                timestamp=index * 1000))
     data_sample.pred_t = torch.tensor(pred_t)
@@ -25,6 +30,8 @@ def sample(seq_id, index, pred_t, pred_q, gt_t=None, gt_q=None):
     if gt_t is not None:
         data_sample.gt_t = torch.tensor(gt_t)
         data_sample.gt_q = torch.tensor(gt_q)
+    for key, value in extra.items():  # keypoint-head diagnostics: pnp_ok, keypoint_err_px
+        data_sample.set_field(torch.tensor(value), key)
     return data_sample
 
 
@@ -85,3 +92,58 @@ def test_thresholds_are_configurable():
     results = evaluate(metric, [sample('RT001', 0, [0, 0, 10.01], z_rotation(0.1),
                                        [0, 0, 10.0], IDENTITY)])
     assert results['pose/speed_mean'] == pytest.approx(1e-3 + math.radians(0.1), abs=1e-7)
+
+
+def test_accuracies_and_counts_without_body_model():
+    samples = [sample('RT001', 0, [0, 0, 5.0], z_rotation(3), [0, 0, 5.0], IDENTITY),
+               sample('RT001', 1, [0, 0, 5.0], z_rotation(20), [0, 0, 5.0], IDENTITY),
+               sample('RT002', 0, [0, 0, 5.0], x_rotation(180), [0, 0, 5.0], IDENTITY),
+               sample('RT003', 0, [0, 0, 5.0], IDENTITY)]  # no ground truth: not counted
+    results = evaluate(METRICS.build(dict(type='PoseMetric')), samples)
+    assert results['pose/rot_acc_5'] == pytest.approx(1 / 3)
+    assert results['pose/rot_acc_10'] == pytest.approx(1 / 3)
+    assert results['pose/rot_acc_30'] == pytest.approx(2 / 3)
+    assert results['pose/num_windows'] == 3 and results['pose/num_sequences'] == 2
+    absent = ('rot_err_sym_deg_mean', 'rot_sym_acc_30', 'pnp_success_rate', 'kpt_err_px_mean')
+    assert not any(f'pose/{key}' in results for key in absent)
+
+
+def test_body_model_gives_errors_modulo_symmetry(tmp_path, monkeypatch):
+    body = proba2_like().save(tmp_path / 'body.json')
+    samples = [  # gt · Rx(180°) is a symmetry of the body; Rz(20°) is a real error
+        sample('RT001', 0, [0, 0, 5.0], x_rotation(180), [0, 0, 5.0], IDENTITY),
+        sample('RT002', 0, [0, 0, 5.0], z_rotation(20), [0, 0, 5.0], IDENTITY),
+    ]
+    messages = []
+    monkeypatch.setattr(pose_metric, 'print_log', lambda msg, **kwargs: messages.append(msg))
+    results = evaluate(METRICS.build(dict(type='PoseMetric', body_model=str(body))), samples)
+    assert results['pose/rot_err_deg_mean'] == pytest.approx(100.0, abs=1e-4)
+    assert results['pose/rot_err_sym_deg_mean'] == pytest.approx(10.0, abs=1e-4)
+    assert results['pose/rot_err_sym_deg_median'] == pytest.approx(10.0, abs=1e-4)
+    assert (results['pose/rot_acc_10'], results['pose/rot_acc_30']) == (0.0, 0.5)
+    assert (results['pose/rot_sym_acc_5'], results['pose/rot_sym_acc_10'],
+            results['pose/rot_sym_acc_30']) == (0.5, 0.5, 1.0)
+    table = next(m for m in messages if m.startswith('Pose errors per sequence')).splitlines()
+    assert table[1].split() == ['sequence', 'n', 'pos_err_m', 'rot_err_deg', 'rot_sym_deg',
+                                'speed']
+    assert table[2].split()[:5] == ['RT001', '1', '0.0000', '180.000', '0.000']
+    assert table[3].split()[:5] == ['RT002', '1', '0.0000', '20.000', '20.000']
+
+
+def test_missing_body_model_fails_at_build(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nowhere.json not found'):
+        METRICS.build(dict(type='PoseMetric', body_model=str(tmp_path / 'nowhere.json')))
+
+
+def test_keypoint_head_diagnostics():
+    pose = dict(pred_t=[0, 0, 5.0], pred_q=IDENTITY, gt_t=[0, 0, 5.0], gt_q=IDENTITY)
+    samples = [sample('RT001', 0, **pose, pnp_ok=True, keypoint_err_px=1.0),
+               sample('RT001', 1, **pose, pnp_ok=False, keypoint_err_px=3.0),
+               sample('RT001', 2, **pose, pnp_ok=True, keypoint_err_px=float('nan')),
+               sample('RT002', 0, **pose, pnp_ok=True, keypoint_err_px=8.0)]
+    results = evaluate(METRICS.build(dict(type='PoseMetric')), samples)
+    assert results['pose/pnp_success_rate'] == pytest.approx(3 / 4)
+    # NaN (no keypoint inside the input) is left out: median and mean of 1, 3 and 8 px.
+    assert results['pose/kpt_err_px_median'] == pytest.approx(3.0)
+    assert results['pose/kpt_err_px_mean'] == pytest.approx(4.0)
+    assert results['pose/speed_mean'] == 0.0  # the pose figures are there as well
