@@ -20,6 +20,9 @@ class TranslationNormalizer:
         std: Per-axis standard deviation of ``t`` (m), all positive.
     """
 
+    #: Encodes from ``t`` alone (heads pass no camera).
+    needs_camera = False
+
     def __init__(self, mean: Sequence[float] = (-0.24, 0.03, 5.68),
                  std: Sequence[float] = (0.93, 0.50, 1.40)) -> None:
         self.mean = torch.as_tensor(mean, dtype=torch.float64)

@@ -2,6 +2,7 @@
 from abc import ABCMeta, abstractmethod
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from mmengine.model import BaseModule
 from torch import nn
@@ -16,7 +17,10 @@ class BasePoseHead(BaseModule, metaclass=ABCMeta):
     ``shared MLP (Linear → ReLU → Dropout, twice) → {translation (3), rotation}``. The
     translation branch regresses ``codec.encode(gt_t)`` (normalised units) when a codec is
     given, and metres when ``codec=None``; ``predict`` decodes with the same codec, so
-    ``pred_t`` is always in metres. A subclass chooses the rotation parametrisation
+    ``pred_t`` is always in metres. A codec with ``needs_camera = True`` (e.g.
+    ``CropTranslationCodec`` for object-centric crops) also gets each sample's ``cam_K`` and
+    ``input_size`` from the metainfo, so such a head cannot decode without data samples
+    (``decode`` raises when no camera is given). A subclass chooses the rotation parametrisation
     (``rotation_dim``, ``identity_rotation``) and implements ``rotation_loss`` and
     ``decode_rotation``. Outputs are cast to float32, so the pose arithmetic runs at full
     precision under autocast.
@@ -66,6 +70,30 @@ class BasePoseHead(BaseModule, metaclass=ABCMeta):
     def decode_rotation(self, rotation: torch.Tensor) -> torch.Tensor:
         """``(B, rotation_dim)`` outputs → ``(B, 4)`` unit quaternions (x, y, z, w), w >= 0."""
 
+    def decode_rotation_outputs(self, outputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(B, 4)`` quaternions from all raw outputs (a head with extra branches overrides)."""
+        return self.decode_rotation(outputs['rotation'])
+
+    @property
+    def codec_needs_camera(self) -> bool:
+        """Whether the codec encodes and decodes with each sample's ``cam_K``/``input_size``."""
+        return bool(getattr(self.codec, 'needs_camera', False))
+
+    def camera(self, data_samples: Sequence[PoseDataSample], device: torch.device | str
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, 3, 3)`` input intrinsics and ``(B, 2)`` input ``(W, H)`` from the metainfo."""
+        missing = [i for i, s in enumerate(data_samples)
+                   if 'cam_K' not in s or 'input_size' not in s]
+        if missing:
+            raise ValueError(f'{type(self).__name__}: data samples {missing[:5]} lack cam_K / '
+                             f'input_size metainfo, which {type(self.codec).__name__} needs '
+                             f'(PackPoseInputs adds them)')
+        cam_K = torch.stack([torch.as_tensor(np.asarray(s.cam_K, np.float64))
+                             for s in data_samples])
+        input_size = torch.tensor([tuple(s.input_size) for s in data_samples],
+                                  dtype=torch.float64)
+        return cam_K.to(device, torch.float32), input_size.to(device, torch.float32)
+
     def outputs(self, hidden: torch.Tensor) -> dict[str, torch.Tensor]:
         """Branch outputs from the ``(B, hidden_dim)`` shared feature."""
         return dict(translation=self.fc_translation(hidden), rotation=self.fc_rotation(hidden))
@@ -95,7 +123,12 @@ class BasePoseHead(BaseModule, metaclass=ABCMeta):
         device = outputs['translation'].device
         gt_t = torch.stack([s.gt_t for s in data_samples]).to(device, torch.float32)
         gt_q = torch.stack([s.gt_q for s in data_samples]).to(device, torch.float32)
-        target_t = self.codec.encode(gt_t) if self.codec is not None else gt_t
+        if self.codec is None:
+            target_t = gt_t
+        elif self.codec_needs_camera:
+            target_t = self.codec.encode(gt_t, *self.camera(data_samples, device))
+        else:
+            target_t = self.codec.encode(gt_t)
         return dict(
             loss_translation=self.loss_translation(outputs['translation'], target_t,
                                                    reduction_override=reduction_override),
@@ -115,20 +148,41 @@ class BasePoseHead(BaseModule, metaclass=ABCMeta):
         """
         return self.add_predictions(self(feats), data_samples)
 
-    def decode(self, outputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def decode(self, outputs: dict[str, torch.Tensor], cam_K: torch.Tensor | None = None,
+               input_size: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Raw outputs → decoded pose tensors (differentiable, traceable by ``torch.export``).
+
+        Args:
+            outputs: The head's raw outputs.
+            cam_K: ``(B, 3, 3)`` input intrinsics; needed (with ``input_size``) by a codec
+                with ``needs_camera``, ignored otherwise.
+            input_size: ``(B, 2)`` input ``(W, H)`` in pixels.
 
         Returns:
             ``(B, 3)`` translations (m) and ``(B, 4)`` unit quaternions (x, y, z, w), w >= 0.
         """
         translation = outputs['translation']
-        pred_t = self.codec.decode(translation) if self.codec is not None else translation
-        return pred_t, self.decode_rotation(outputs['rotation'])
+        if self.codec is None:
+            pred_t = translation
+        elif self.codec_needs_camera:
+            if cam_K is None or input_size is None:
+                raise ValueError(
+                    f'{type(self).__name__}: {type(self.codec).__name__} decodes with each '
+                    f"sample's cam_K and input_size, got none; call the estimator with "
+                    f"mode='predict' and data samples carrying them (predict_pose / "
+                    f'torch.export of the bare network cannot decode crop-relative '
+                    f'translations)')
+            pred_t = self.codec.decode(translation, cam_K, input_size)
+        else:
+            pred_t = self.codec.decode(translation)
+        return pred_t, self.decode_rotation_outputs(outputs)
 
     def add_predictions(self, outputs: dict[str, torch.Tensor],
                         data_samples: Sequence[PoseDataSample]) -> Sequence[PoseDataSample]:
         """Decode ``outputs`` into ``pred_t`` / ``pred_q`` fields of ``data_samples``."""
-        pred_t, pred_q = (pred.detach() for pred in self.decode(outputs))
+        camera = (self.camera(data_samples, outputs['translation'].device)
+                  if self.codec_needs_camera else ())
+        pred_t, pred_q = (pred.detach() for pred in self.decode(outputs, *camera))
         for sample, t, q in zip(data_samples, pred_t, pred_q, strict=True):
             sample.pred_t = t
             sample.pred_q = q

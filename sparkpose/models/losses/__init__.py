@@ -1,9 +1,16 @@
 from .base_loss import BasePoseLoss
-from .rotation_loss import GeodesicRotationLoss, QuaternionRotationLoss
+from .rotation_loss import (
+    GeodesicRotationLoss,
+    QuaternionRotationLoss,
+    SymmetricGeodesicLoss,
+    load_symmetries,
+    symmetric_geodesic_distances,
+)
 from .translation_loss import SmoothL1TranslationLoss
 from .uncertainty_weighted_loss import UncertaintyWeightedLoss
 
 __all__ = [
     'BasePoseLoss', 'GeodesicRotationLoss', 'QuaternionRotationLoss', 'SmoothL1TranslationLoss',
-    'UncertaintyWeightedLoss',
+    'SymmetricGeodesicLoss', 'UncertaintyWeightedLoss', 'load_symmetries',
+    'symmetric_geodesic_distances',
 ]

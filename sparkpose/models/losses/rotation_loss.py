@@ -1,11 +1,79 @@
-"""Rotation losses: geodesic angle on matrices, and sign-invariant quaternion losses."""
+"""Rotation losses: geodesic angle on matrices (plain or modulo body symmetries), and
+sign-invariant quaternion losses."""
+from collections.abc import Sequence
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from sparkpose.registry import MODELS
-from sparkpose.structures import geodesic_distance_matrix, geodesic_distance_quaternion
+from sparkpose.structures import (
+    geodesic_distance_matrix,
+    geodesic_distance_quaternion,
+    load_body_model,
+    quaternion_to_matrix,
+)
 
 from .base_loss import BasePoseLoss
+
+
+def load_symmetries(body_model: str | None = None,
+                    symmetries: Sequence[Sequence[Sequence[float]]] | None = None,
+                    owner: str = 'symmetries') -> torch.Tensor:
+    """The ``(S, 3, 3)`` body symmetries from a body model file or an explicit list.
+
+    Exactly one source must be given, so a config cannot silently train against a set other
+    than the one it names. The identity must come first (as in ``body.json``): a classifier
+    over the set then starts at "no flip".
+
+    Args:
+        body_model: Path of a ``body.json`` (see ``load_body_model``).
+        symmetries: ``S`` body-frame 3×3 rotations, the identity first.
+        owner: Name used in error messages (the loss or head asking).
+
+    Returns:
+        ``(S, 3, 3)`` float32 rotations.
+    """
+    if (body_model is None) == (symmetries is None):
+        raise ValueError(f'{owner}: give exactly one of body_model (path of a body.json) '
+                         f'or symmetries (list of 3x3 rotations), got body_model='
+                         f'{body_model!r}, symmetries={symmetries!r}')
+    if body_model is not None:
+        matrices = load_body_model(str(body_model)).symmetries
+    else:
+        matrices = np.asarray(symmetries, np.float64)
+        if matrices.ndim != 3 or matrices.shape[1:] != (3, 3) or not len(matrices):
+            raise ValueError(f'{owner}: symmetries have shape {matrices.shape}; expected '
+                             f'(S, 3, 3) with S >= 1')
+        gram = np.einsum('sij,sik->sjk', matrices, matrices)
+        if not (np.allclose(gram, np.eye(3), atol=1e-6)
+                and np.allclose(np.linalg.det(matrices), 1, atol=1e-6)):
+            raise ValueError(f'{owner}: every symmetry must be a rotation matrix '
+                             f'(orthonormal, det +1)')
+        if not np.allclose(matrices[0], np.eye(3), atol=1e-6):
+            raise ValueError(f'{owner}: the first symmetry must be the identity, got '
+                             f'{matrices[0].tolist()}')
+    return torch.as_tensor(np.array(matrices), dtype=torch.float32)
+
+
+def symmetric_geodesic_distances(pred: torch.Tensor, target: torch.Tensor,
+                                 symmetries: torch.Tensor) -> torch.Tensor:
+    """Angles ``d(R̂, R·S_k)`` to every symmetric copy of the target, in radians.
+
+    Float32 or wider with the cosine clamped, like ``geodesic_distance_matrix``.
+
+    Args:
+        pred: ``(B, 3, 3)`` predicted rotations.
+        target: ``(B, 3, 3)`` target rotations.
+        symmetries: ``(S, 3, 3)`` body-frame symmetries.
+
+    Returns:
+        ``(B, S)`` angles in ``[0, π]``.
+    """
+    dtype = torch.promote_types(torch.promote_types(pred.dtype, target.dtype), torch.float32)
+    with torch.autocast(device_type=pred.device.type, enabled=False):
+        copies = target.to(dtype)[..., None, :, :] @ symmetries.to(target.device, dtype)
+        return geodesic_distance_matrix(pred.to(dtype)[..., None, :, :], copies)
 
 
 @MODELS.register_module()
@@ -60,3 +128,48 @@ class QuaternionRotationLoss(BasePoseLoss):
             dot = (F.normalize(pred.to(dtype), dim=-1) * F.normalize(target.to(dtype), dim=-1))
             per_sample = 1 - dot.sum(-1).abs()
         return self.weight_and_reduce(per_sample, reduction_override)
+
+
+@MODELS.register_module()
+class SymmetricGeodesicLoss(BasePoseLoss):
+    """Geodesic angle to the nearest symmetric copy of the target, ``min_k d(R̂, R·S_k)``.
+
+    A body that looks (nearly) the same under the symmetries ``S_k`` gives no image cue to
+    tell ``R`` from ``R·S_k``; the plain geodesic loss then pulls the prediction towards the
+    mean of the copies, which is none of them. This loss accepts any copy; pair it with the
+    ``symmetry_classifier`` of ``Rot6DPoseHead`` to recover which one (where the small
+    asymmetries allow). With the identity alone it equals ``GeodesicRotationLoss``. Float32
+    with the cosine clamped, so half precision is safe.
+
+    Args:
+        body_model: Path of a ``body.json`` whose ``symmetries`` to use.
+        symmetries: Or the ``S`` body-frame 3×3 rotations themselves, the identity first.
+        loss_weight: Factor applied to the loss.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'`` over the batch.
+    """
+
+    def __init__(self, body_model: str | None = None,
+                 symmetries: Sequence[Sequence[Sequence[float]]] | None = None,
+                 loss_weight: float = 1.0, reduction: str = 'mean') -> None:
+        super().__init__(loss_weight, reduction)
+        # Not persistent: the set comes from the config, checkpoints stay as they were.
+        self.register_buffer('symmetries',
+                             load_symmetries(body_model, symmetries, 'SymmetricGeodesicLoss'),
+                             persistent=False)
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor,
+                reduction_override: str | None = None) -> torch.Tensor:
+        """Loss of ``(B, 3, 3)`` predicted against ``(B, 3, 3)`` target rotations.
+
+        ``(B, 4)`` quaternions (x, y, z, w) are accepted too and converted to matrices, so
+        the loss also serves ``QuaternionPoseHead``.
+        """
+        is_matrix = pred.ndim >= 2 and pred.shape[-2:] == (3, 3)
+        if pred.shape != target.shape or not (is_matrix or pred.shape[-1] == 4):
+            raise ValueError(f'SymmetricGeodesicLoss: expected (B, 3, 3) matrices or (B, 4) '
+                             f'quaternions of equal shape, got {tuple(pred.shape)} and '
+                             f'{tuple(target.shape)}')
+        if not is_matrix:
+            pred, target = quaternion_to_matrix(pred), quaternion_to_matrix(target)
+        distances = symmetric_geodesic_distances(pred, target, self.symmetries)
+        return self.weight_and_reduce(distances.min(dim=-1).values, reduction_override)
