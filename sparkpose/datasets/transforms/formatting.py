@@ -10,8 +10,8 @@ from sparkpose.structures import PoseDataSample
 from ..sparse_inputs import SparseInputs
 from .base import sample_name
 
-# Keys a sample may lack, with the value they stand for.
-META_DEFAULTS = {'flipped': False}
+# Keys a sample may lack, with the value they stand for (no crop: crop_box None).
+META_DEFAULTS = {'flipped': False, 'crop_box': None}
 
 
 @TRANSFORMS.register_module()
@@ -21,9 +21,9 @@ class PackPoseInputs:
     ``inputs`` becomes a float32 tensor, or with ``sparse=True`` the same values as a
     :class:`~sparkpose.datasets.sparse_inputs.SparseInputs` (its non-zero cells); the
     ``meta_keys`` go into the sample's metainfo (``flipped`` defaults to ``False`` when no
-    flip ran); ``gt_t`` ``(3,)`` metres and ``gt_q`` ``(4,)`` scalar-last become float32
-    data fields when the sample has a pose (test files have none). Must be the last
-    transform.
+    flip ran, ``crop_box`` to ``None`` without a crop); ``gt_t`` ``(3,)`` metres and
+    ``gt_q`` ``(4,)`` scalar-last become float32 data fields when the sample has a pose
+    (test files have none). Must be the last transform.
 
     Args:
         meta_keys: Keys of ``results`` copied into the metainfo; a missing one raises.
@@ -36,7 +36,7 @@ class PackPoseInputs:
 
     def __init__(self, meta_keys: Sequence[str] = (
             'seq_id', 'label_index', 'timestamp', 'timestamp_us', 'cam_K', 'input_size',
-            'sensor_size', 'flipped'), sparse: bool = False) -> None:
+            'sensor_size', 'flipped', 'crop_box'), sparse: bool = False) -> None:
         self.meta_keys = tuple(meta_keys)
         self.sparse = sparse
 
