@@ -18,7 +18,6 @@ codec = dict(type='TranslationNormalizer', mean=[0.02, 0.08, 7.48], std=[0.82, 0
 model = dict(head=dict(codec=codec))
 
 train_pipeline = [
-    dict(type='RandomHorizontalFlip', prob=0.5),
     dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size),
     dict(type='PackPoseInputs', sparse=True),
 ]

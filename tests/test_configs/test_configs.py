@@ -19,6 +19,19 @@ def shrink_dataloader(loader: dict, data_root: Path, num_samples: int) -> None:
     loader.dataset.update(data_root=str(data_root), indices=num_samples)
 
 
+def point_body_models(node, path: Path) -> None:
+    """Every ``body_model`` key of a config (head, loss, metric) → the generated body.json."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == 'body_model':
+                node[key] = str(path)
+            else:
+                point_body_models(value, path)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            point_body_models(item, path)
+
+
 @pytest.fixture(scope='module')
 def rgb_efficientnet(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp('weights') / 'efficientnet_b0_rgb.pth'
@@ -43,6 +56,7 @@ def test_config_takes_a_training_step(config, synthetic_root, rgb_efficientnet, 
     cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
     cfg.default_hooks.checkpoint.update(save_best=None)
     cfg.work_dir = str(tmp_path)
+    point_body_models(cfg._cfg_dict, synthetic_root / 'body.json')
     if cfg.model.backbone.get('pretrained'):
         cfg.model.backbone.pretrained = str(rgb_efficientnet)
     runner = RUNNERS.build(cfg)

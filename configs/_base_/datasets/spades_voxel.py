@@ -2,13 +2,14 @@
 # as a 5-bin × 2-polarity voxel grid built directly at `input_size`. Grids travel from the
 # DataLoader workers as their non-zero cells (PackPoseInputs(sparse=True) + pose_collate)
 # and are densified on the model's device by the data preprocessor.
+# No horizontal flip by default: Proba-2 has no mirror plane, so the flipped labels
+# (S·R·M, S·t) would be wrong exactly in the parts that tell its attitude.
 dataset_type = 'SPADESDataset'
 data_root = 'data/spades/'
 input_size = (256, 256)
 num_bins = 5
 
 train_pipeline = [
-    dict(type='RandomHorizontalFlip', prob=0.5),
     dict(type='RandomPolaritySwap', prob=0.3),
     dict(type='EventsToVoxelGrid', num_bins=num_bins, input_size=input_size),
     dict(type='PackPoseInputs', sparse=True),

@@ -12,7 +12,6 @@ model = dict(backbone=dict(_delete_=True, type='DepthwiseCNN', in_channels=10,
                            stem_channels=16, channels=(32, 64, 128)))
 
 train_pipeline = [
-    dict(type='RandomHorizontalFlip', prob=0.5),
     dict(type='RandomTimeJitter', prob=0.5, sigma_us=500.0),
     dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size),
     dict(type='PackPoseInputs'),

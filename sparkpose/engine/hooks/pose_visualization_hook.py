@@ -10,7 +10,7 @@ from mmengine.model import is_model_wrapper
 from PIL import Image
 
 from sparkpose.registry import HOOKS
-from sparkpose.structures import PoseDataSample
+from sparkpose.structures import PoseDataSample, load_body_model
 from sparkpose.visualization import render_pose_sample, sample_id
 
 
@@ -44,13 +44,16 @@ class PoseVisualizationHook(Hook):
         test_out_dir: Folder of the test pictures (relative to the log dir); ``None``
             draws nothing at test time.
         max_test_samples: Test samples drawn; ``None`` draws all.
+        body_model: ``body.json`` whose boxes are drawn (the data's own body); ``None``
+            draws the generator's Proba-2-like body.
     """
 
     priority = 'NORMAL'
 
     def __init__(self, interval: int = 1, max_samples: int = 4, out_dir: str = 'vis',
                  draw_gt: bool = True, min_size: int = 512, test_out_dir: str | None = None,
-                 max_test_samples: int | None = None) -> None:
+                 max_test_samples: int | None = None, body_model: str | None = None
+                 ) -> None:
         if interval < 1 or max_samples < 0 or (max_test_samples or 0) < 0:
             raise ValueError(f'PoseVisualizationHook: need interval >= 1 and non-negative '
                              f'sample counts, got interval={interval}, '
@@ -62,6 +65,7 @@ class PoseVisualizationHook(Hook):
         self.min_size = min_size
         self.test_out_dir = test_out_dir
         self.max_test_samples = max_test_samples
+        self.body = load_body_model(body_model) if body_model is not None else None
         self._val_runs = 0
         self._drawn = 0
 
@@ -102,7 +106,7 @@ class PoseVisualizationHook(Hook):
         self._drawn += count
         inputs = self._dense_inputs(runner, data_batch['inputs'], count)
         return [(sample_id(sample), render_pose_sample(grid, sample, draw_gt=self.draw_gt,
-                                                       min_size=self.min_size))
+                                                       min_size=self.min_size, body=self.body))
                 for grid, sample in zip(inputs, outputs[:count])]
 
     @staticmethod

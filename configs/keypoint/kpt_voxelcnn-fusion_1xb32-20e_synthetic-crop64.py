@@ -9,7 +9,7 @@ _base_ = [
 data_root = 'data/demo/'
 body_model = data_root + 'body.json'
 input_size = (64, 64)
-max_epochs = 30
+max_epochs = 20
 base_lr = 2e-3
 
 model = dict(
@@ -54,3 +54,7 @@ param_scheduler = [
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=5)
 default_hooks = dict(logger=dict(interval=50))
+# Every validation: 4 crops with ground truth (green) and prediction (orange) drawn, to
+# TensorBoard and <work_dir>/<timestamp>/vis/; `tools/test.py --show-dir` draws the test set.
+custom_hooks = [dict(type='PoseVisualizationHook', interval=1, max_samples=4,
+                     body_model=body_model)]
