@@ -28,7 +28,7 @@ $(PY): setup.cfg pyproject.toml
 demo: $(PY)
 	@test -f $(DEMO_DATA)/test.txt || $(PY) tools/dataset_converters/generate_synthetic.py \
 		--out $(DEMO_DATA) $(DEMO_DATA_ARGS)
-	$(PY) tools/analysis_tools/visualize_events.py $(DEMO_DATA)/RT000.h5 --index 10 \
+	$(PY) tools/analysis_tools/visualize_events.py $(DEMO_DATA)/RT000.h5 --index 5 \
 		--out $(DEMO_WORK_DIR)/event_window.png
 	$(DEMO_ENV) $(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR)
 	$(DEMO_ENV) $(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_WORK_DIR)/last_checkpoint) \

@@ -34,9 +34,11 @@ test_pipeline = [
     dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, log1p=True),
     dict(type='PackPoseInputs', sparse=True),
 ]
+# 640 training files: keep every HDF5 handle open (the default LRU of 320 made the worker
+# reopen files, 3.5x slower per sample).
 train_dataloader = dict(
     batch_size=32, num_workers=1,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    dataset=dict(data_root=data_root, pipeline=train_pipeline, max_open_files=1024))
 val_dataloader = dict(
     batch_size=64, num_workers=1,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))

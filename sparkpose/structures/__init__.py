@@ -1,4 +1,12 @@
-from .body_model import BODY_FILE, BodyModel, Box, load_body_model, mirror_symmetric, proba2_like
+from .body_model import (
+    BODY_FILE,
+    BodyModel,
+    Box,
+    check_symmetries,
+    load_body_model,
+    mirror_symmetric,
+    proba2_like,
+)
 from .pose_data_sample import PoseDataSample
 from .rotation import (
                        canonical_quaternion,
@@ -12,7 +20,8 @@ from .rotation import (
 )
 
 __all__ = [
-    'BODY_FILE', 'BodyModel', 'Box', 'load_body_model', 'mirror_symmetric', 'proba2_like',
+    'BODY_FILE', 'BodyModel', 'Box', 'check_symmetries', 'load_body_model', 'mirror_symmetric',
+    'proba2_like',
     'PoseDataSample', 'canonical_quaternion', 'flip_pose_horizontal',
     'geodesic_distance_matrix', 'geodesic_distance_quaternion', 'matrix_to_quaternion',
     'matrix_to_rotation_6d', 'quaternion_to_matrix', 'rotation_6d_to_matrix',

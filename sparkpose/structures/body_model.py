@@ -26,6 +26,24 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def check_symmetries(symmetries, owner: str) -> np.ndarray:
+    """``(S, 3, 3)`` float64 rotations, the identity first, or a ``ValueError`` naming
+    ``owner``: a set that is not made of rotations would make "modulo symmetry" meaningless."""
+    matrices = np.asarray(symmetries, np.float64)
+    if matrices.ndim != 3 or matrices.shape[1:] != (3, 3) or not len(matrices):
+        raise ValueError(f'{owner}: symmetries have shape {matrices.shape}; expected '
+                         f'(S, 3, 3) with S >= 1')
+    gram = np.einsum('sij,sik->sjk', matrices, matrices)
+    if not (np.allclose(gram, np.eye(3), atol=1e-6)
+            and np.allclose(np.linalg.det(matrices), 1, atol=1e-6)):
+        raise ValueError(f'{owner}: every symmetry must be a rotation matrix '
+                         f'(orthonormal, det +1)')
+    if not np.allclose(matrices[0], np.eye(3), atol=1e-6):
+        raise ValueError(f'{owner}: the first symmetry must be the identity, got '
+                         f'{matrices[0].tolist()}')
+    return matrices
+
+
 @dataclass(frozen=True)
 class Box:
     """One axis-aligned box of a body.
@@ -81,18 +99,10 @@ class BodyModel:
 
     def __post_init__(self) -> None:
         keypoints = np.asarray(self.keypoints, np.float64).reshape(-1, 3)
-        symmetries = np.asarray(self.symmetries, np.float64).reshape(-1, 3, 3)
+        symmetries = check_symmetries(self.symmetries, f'body model {self.name!r}')
         if len(self.keypoint_names) != len(keypoints):
             raise ValueError(f'body model {self.name!r}: {len(keypoints)} keypoints but '
                              f'{len(self.keypoint_names)} keypoint names')
-        if not len(symmetries) or not np.allclose(symmetries[0], np.eye(3)):
-            raise ValueError(f'body model {self.name!r}: the first symmetry must be the '
-                             f'identity')
-        orthogonal = np.einsum('sij,sik->sjk', symmetries, symmetries)
-        if not (np.allclose(orthogonal, np.eye(3), atol=1e-6)
-                and np.allclose(np.linalg.det(symmetries), 1, atol=1e-6)):
-            raise ValueError(f'body model {self.name!r}: every symmetry must be a rotation '
-                             f'matrix (orthonormal, det +1)')
         object.__setattr__(self, 'keypoints', _read_only(keypoints))
         object.__setattr__(self, 'symmetries', _read_only(symmetries))
 

@@ -103,7 +103,7 @@ def body_model_keys(config: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> list[dict]:
     args = parse_args(argv)
-    names = read_split(str(args.data_root), args.train_split)
+    names = read_split(str(args.data_root), str(args.data_root / args.train_split))
     if max(args.sizes) > len(names):
         raise SystemExit(f'--sizes {args.sizes}: {args.train_split} has only {len(names)} '
                          f'trajectories')

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from sparkpose.registry import MODELS
 from sparkpose.structures import (
+    check_symmetries,
     geodesic_distance_matrix,
     geodesic_distance_quaternion,
     load_body_model,
@@ -41,18 +42,7 @@ def load_symmetries(body_model: str | None = None,
     if body_model is not None:
         matrices = load_body_model(str(body_model)).symmetries
     else:
-        matrices = np.asarray(symmetries, np.float64)
-        if matrices.ndim != 3 or matrices.shape[1:] != (3, 3) or not len(matrices):
-            raise ValueError(f'{owner}: symmetries have shape {matrices.shape}; expected '
-                             f'(S, 3, 3) with S >= 1')
-        gram = np.einsum('sij,sik->sjk', matrices, matrices)
-        if not (np.allclose(gram, np.eye(3), atol=1e-6)
-                and np.allclose(np.linalg.det(matrices), 1, atol=1e-6)):
-            raise ValueError(f'{owner}: every symmetry must be a rotation matrix '
-                             f'(orthonormal, det +1)')
-        if not np.allclose(matrices[0], np.eye(3), atol=1e-6):
-            raise ValueError(f'{owner}: the first symmetry must be the identity, got '
-                             f'{matrices[0].tolist()}')
+        matrices = check_symmetries(symmetries, owner)
     return torch.as_tensor(np.array(matrices), dtype=torch.float32)
 
 
