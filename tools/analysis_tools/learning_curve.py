@@ -28,7 +28,8 @@ TOOLS = Path(__file__).resolve().parents[1]
 COLUMNS = (('rot_err_deg_median', 'rot median (deg)', '.1f'),
            ('rot_err_sym_deg_median', 'rot mod sym median (deg)', '.1f'),
            ('rot_acc_30', 'rot < 30 deg', '.3f'),
-           ('pos_err_m_median', 'pos median (m)', '.3f'))
+           ('pos_err_m_median', 'pos median (m)', '.3f'),
+           ('pnp_success_rate', 'PnP success', '.3f'))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,6 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='training iterations per point (the same CPU budget for all)')
     parser.add_argument('--batch-size', type=int, default=32)
     parser.add_argument('--work-dir', type=Path, default=Path('work_dirs/learning_curve'))
+    parser.add_argument('--rerun', action='store_true',
+                        help='train again even where a point already has test metrics')
     return parser.parse_args(argv)
 
 
@@ -57,6 +60,9 @@ def train_and_test(config: Path, args: argparse.Namespace, size: int, names: lis
                    ) -> dict:
     """Train on ``names[:size]`` for ``args.iters`` iterations; the test metrics."""
     work_dir = args.work_dir / config.stem / f'n{size}'
+    done = list((work_dir / 'test').glob('*/metrics.json'))
+    if done and not args.rerun:  # a finished point of an interrupted curve
+        return read_metrics(done)
     work_dir.mkdir(parents=True, exist_ok=True)
     split = args.data_root / f'{Path(args.train_split).stem}_first{size}.txt'
     split.write_text('\n'.join(names[:size]) + '\n')
@@ -79,9 +85,14 @@ def train_and_test(config: Path, args: argparse.Namespace, size: int, names: lis
     checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
     run([sys.executable, str(TOOLS / 'test.py'), str(config), checkpoint, '--work-dir',
          str(work_dir / 'test'), '--cfg-options', *options], work_dir / 'test.out')
-    newest = max((work_dir / 'test').glob('*/metrics.json'), key=lambda p: p.stat().st_mtime)
-    metrics = json.loads(newest.read_text())
-    return {key.split('/', 1)[-1]: value for key, value in metrics.items()} | dict(
+    return read_metrics(list((work_dir / 'test').glob('*/metrics.json')))
+
+
+def read_metrics(paths: list[Path]) -> dict:
+    """The newest ``tools/test.py`` metrics, prefix dropped, plus the epochs trained."""
+    data = json.loads(max(paths, key=lambda p: p.stat().st_mtime).read_text())
+    epochs = int(Path(data['checkpoint']).stem.split('_')[-1])
+    return {key.split('/', 1)[-1]: value for key, value in data['metrics'].items()} | dict(
         epochs=epochs)
 
 
