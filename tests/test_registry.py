@@ -73,11 +73,11 @@ def test_misspelt_argument_names_class_key_and_closest_arguments():
         MODELS.build(dict(type='VoxelCNN', chanels=(8, 16)))
     assert str(info.value) == (
         "VoxelCNN got an unknown argument 'chanels'; did you mean 'channels' or "
-        "'in_channels'? VoxelCNN takes: in_channels, channels, init_cfg")
+        "'in_channels'? VoxelCNN takes: in_channels, channels, out_indices, init_cfg")
     assert isinstance(info.value, TypeError)
     # Building and introspection are unchanged.
     assert MODELS.build(dict(type='VoxelCNN', channels=(8, 16))).out_channels == (16,)
-    assert list(inspect.signature(VoxelCNN).parameters) == ['in_channels', 'channels',
+    assert list(inspect.signature(VoxelCNN).parameters) == ['in_channels', 'channels', 'out_indices',
                                                             'init_cfg']
 
 

@@ -29,7 +29,7 @@ def test_example_config_trains_with_project_parts(synthetic_root, tmp_path, monk
         'train_dataloader.dataset.data_root': str(synthetic_root),
         'train_dataloader.dataset.indices': 2, 'train_dataloader.batch_size': 2,
         'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
-        'train_dataloader.dataset.pipeline.1.prob': 1.0,
+        'train_dataloader.dataset.pipeline.0.prob': 1.0,
         'val_dataloader': None, 'val_cfg': None, 'val_evaluator': None,
         'default_hooks.checkpoint.save_best': None,
         'visualizer.vis_backends': [dict(type='LocalVisBackend')]})
