@@ -77,8 +77,8 @@ def test_misspelt_argument_names_class_key_and_closest_arguments():
     assert isinstance(info.value, TypeError)
     # Building and introspection are unchanged.
     assert MODELS.build(dict(type='VoxelCNN', channels=(8, 16))).out_channels == (16,)
-    assert list(inspect.signature(VoxelCNN).parameters) == ['in_channels', 'channels', 'out_indices',
-                                                            'init_cfg']
+    assert list(inspect.signature(VoxelCNN).parameters) == [
+        'in_channels', 'channels', 'out_indices', 'init_cfg']
 
 
 def test_argument_passed_on_to_the_base_class(spades_root_factory):
