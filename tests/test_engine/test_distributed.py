@@ -135,7 +135,7 @@ def test_two_process_training_on_cpu(synthetic_root, tmp_path):
         assert record['frozen'] == [(0, True), (0, True), (1, False), (1, False)]
         start, epoch1, epoch2 = record['backbone']
         assert states_equal(start, epoch1)  # weights and BatchNorm statistics held
-        assert not torch.equal(epoch1['layers.0.weight'], epoch2['layers.0.weight'])
+        assert not torch.equal(epoch1['layers.0.0.weight'], epoch2['layers.0.0.weight'])
     # Each rank trained on its own half of the data...
     assert len(rank0['samples']) == len(rank1['samples']) == 8
     assert not set(rank0['samples'][:4]) & set(rank1['samples'][:4])
