@@ -98,3 +98,25 @@ def test_init_model_refuses_code_in_checkpoints(tmp_path):
     with pytest.raises(UnsafeCheckpointError):
         init_model(CONFIG, path)
     assert not (tmp_path / 'ran').exists()
+
+
+def test_keypoint_model_writes_a_finite_submission(infer, test_files, tmp_path):
+    # The keypoint head solves PnP per sample: infer.py must go through predict, not
+    # the bare network, and a window where PnP fails still gets a finite row.
+    base = Path(__file__).parents[2] / 'configs' / 'keypoint' / \
+        'kpt_voxelcnn-fusion_1xb32-20e_synthetic-crop64.py'
+    body = test_files / 'body.json'
+    config = tmp_path / 'kpt.py'
+    config.write_text(f"_base_ = ['{base}']\nmodel = dict(head=dict(body_model='{body}'))\n"
+                      f"val_evaluator = dict(body_model='{body}')\n"
+                      "test_evaluator = val_evaluator\ncustom_hooks = []\n")
+    init_default_scope('sparkpose')
+    model = MODELS.build(Config.fromfile(str(config)).model)
+    checkpoint = tmp_path / 'kpt.pth'
+    torch.save({'state_dict': model.state_dict()}, checkpoint)
+    rows = read_rows(infer.main([str(config), str(checkpoint), str(test_files), '--out',
+                                 str(tmp_path / 'kpt.csv')]))
+    assert len(rows) == 8
+    values = np.array([[float(r[k]) for k in ('Tx', 'Ty', 'Tz', 'Qx', 'Qy', 'Qz', 'Qw')]
+                       for r in rows])
+    assert np.isfinite(values).all() and (values[:, 2] > 0).all()
