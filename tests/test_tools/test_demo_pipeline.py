@@ -39,7 +39,8 @@ def test_train_test_and_compare(synthetic_root, load_tool, tmp_path):
                'train_cfg.max_epochs=2', 'train_cfg.val_interval=1',
                'train_dataloader.batch_size=8'] + [
         f'{key}={synthetic_root}/body.json' for key in
-        ('model.head.body_model', 'val_evaluator.body_model', 'test_evaluator.body_model')]
+        ('model.head.body_model', 'val_evaluator.body_model', 'test_evaluator.body_model',
+         'custom_hooks.0.body_model')]
     run('tools/train.py', str(CONFIG), '--work-dir', str(work_dir), *options)
     checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
     assert checkpoint.endswith('epoch_2.pth')

@@ -109,6 +109,8 @@ def body_model_keys(config: Path) -> list[str]:
         keys.append('model.head.symmetry_classifier.body_model')
     if 'body_model' in cfg.get('val_evaluator', {}):
         keys.append('val_evaluator.body_model')
+    keys += [f'custom_hooks.{i}.body_model' for i, hook in enumerate(cfg.get('custom_hooks', []))
+             if 'body_model' in hook]
     return keys
 
 
