@@ -1,4 +1,4 @@
-# The original `rtx4090_sota`: ImageNet EfficientNet-B0 with a 10-channel stem (RGB filters
+# The `rtx4090_sota` recipe: ImageNet EfficientNet-B0 with a 10-channel stem (RGB filters
 # averaged and repeated), frozen for 5 epochs then fine-tuned at 0.1× the head's lr; 6-D
 # rotation head with rot_weight 3.0; 256×256 voxel grids with polarity / noise
 # augmentation; normalised translation; AdamW lr 3e-4, clip 0.5, cosine warm restarts,

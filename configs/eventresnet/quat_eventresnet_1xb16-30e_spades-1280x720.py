@@ -1,4 +1,4 @@
-# The original code's `default`: EventResNet from scratch + quaternion head on full-resolution
+# The `default` recipe: EventResNet from scratch + quaternion head on full-resolution
 # 1280×720 voxel grids (5 bins × 2 polarities), AdamW + cosine.
 _base_ = [
     '../_base_/default_runtime.py',

@@ -1,4 +1,4 @@
-# The original `rtx4090` (24 GB): batch 32, feature_dim 512, hidden 256, mixed precision
+# The `rtx4090` recipe (24 GB): batch 32, feature_dim 512, hidden 256, mixed precision
 # (fp16 with dynamic loss scaling on a GPU; falls back to fp32 without one).
 _base_ = ['./quat_eventresnet_1xb16-30e_spades-1280x720.py']
 

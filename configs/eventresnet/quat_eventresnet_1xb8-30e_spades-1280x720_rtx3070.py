@@ -1,4 +1,4 @@
-# The original `rtx3070` (8 GB): the default at batch 8 with a narrower network.
+# The `rtx3070` recipe (8 GB): the default at batch 8 with a narrower network.
 _base_ = ['./quat_eventresnet_1xb16-30e_spades-1280x720.py']
 
 model = dict(

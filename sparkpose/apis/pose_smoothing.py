@@ -1,6 +1,6 @@
 """Post-processing of predicted poses: temporal smoothing and flip test-time augmentation.
 
-Conventions as everywhere (DESIGN.md §2): translations ``(..., 3)`` in metres, quaternions
+Conventions as everywhere (docs/conventions.md): translations ``(..., 3)`` in metres, quaternions
 ``(..., 4)`` scalar-last ``(x, y, z, w)``; outputs are unit quaternions with ``w >= 0``.
 A *sequence* is one trajectory's poses at consecutive labels (10 Hz), oldest first, along
 dim 0; group predictions by ``seq_id`` and sort them by ``label_index`` before smoothing.

@@ -16,7 +16,7 @@ class TranslationNormalizer:
     never disagree. ``tools/analysis_tools/translation_stats.py`` computes the statistics.
 
     Args:
-        mean: Per-axis mean of ``t`` (m); default: the original code's 30-sequence figures.
+        mean: Per-axis mean of ``t`` (m); default: statistics of 30 SPADES training sequences.
         std: Per-axis standard deviation of ``t`` (m), all positive.
     """
 

@@ -2,4 +2,4 @@
 
 
 class SPADESFormatError(ValueError):
-    """A SPADES file does not follow the layout or conventions of DESIGN.md §1."""
+    """A SPADES file does not follow the layout or conventions of docs/data_format.md."""

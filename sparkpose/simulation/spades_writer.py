@@ -1,6 +1,6 @@
 """Write trajectories in exactly the SPADES / SPARK 2026 stream-2 HDF5 layout.
 
-The layout (DESIGN.md §1): ``/events/{xs,ys,ts,ps}`` integer datasets sorted by ``ts``, and
+The layout (docs/data_format.md): ``/events/{xs,ys,ts,ps}`` integer datasets sorted by ``ts``, and
 ``/labels/data``, a compound dataset with ``filename, Tx, Ty, Tz, Qx, Qy, Qz, Qw,
 timestamp``. Timestamps are integers in the file's ticks (100 µs for the synthetic set,
 1 µs for recorded/test files); no unit attribute is written, as in the real files.

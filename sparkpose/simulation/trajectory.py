@@ -1,6 +1,6 @@
 """Random smooth spacecraft trajectories that keep the target in view.
 
-Pose convention (DESIGN.md §2): ``R`` maps body to camera, ``t`` is the body origin in the
+Pose convention (docs/conventions.md): ``R`` maps body to camera, ``t`` is the body origin in the
 camera frame (OpenCV axes, metres).
 """
 from dataclasses import dataclass

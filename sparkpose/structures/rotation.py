@@ -1,6 +1,6 @@
 """Rotation conversions and distances, pure torch, any leading batch shape.
 
-Conventions (fixed for the whole project, see DESIGN.md §2):
+Conventions (fixed for the whole project, see docs/conventions.md):
     * quaternions are scalar-last ``(..., 4)`` = ``(x, y, z, w)``, unit norm; outputs are
       canonicalised to ``w >= 0``;
     * rotation matrices are ``(..., 3, 3)`` and map body to camera:

@@ -1,4 +1,4 @@
-# The original code's baseline: EventResNet from scratch + quaternion head.
+# The baseline: EventResNet from scratch + quaternion head.
 codec = dict(type='TranslationNormalizer', mean=[-0.24, 0.03, 5.68], std=[0.93, 0.50, 1.40])
 model = dict(
     type='PoseEstimator',

@@ -36,7 +36,7 @@ class EventsToVoxelGrid:
     Args:
         num_bins: Temporal bins per polarity.
         input_size: Target ``(W_in, H_in)`` in pixels; ``None`` keeps the sensor resolution
-            (the original code's 'default' setting runs at full 1280×720).
+            (the EventResNet configs run at full 1280×720).
         log1p: Store ``log(1 + weight)`` instead of the raw weights.
     """
 

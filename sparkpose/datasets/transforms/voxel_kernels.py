@@ -10,8 +10,8 @@ size (never a full-resolution grid followed by a resize):
   and ``τ − ⌊τ⌋`` into bin ``⌊τ⌋ + 1`` (dropped when that bin does not exist, where its
   weight is 0 anyway);
 * space is nearest-pixel after scaling the pixel centre: ``x_in = ⌊(x + 0.5)·W_in / W⌋``
-  (same for ``y``), which is exact with the project's pixel convention (DESIGN.md, the
-  contract in the brief) and matches the intrinsics scaling ``diag(W_in/W, H_in/H, 1)·K``.
+  (same for ``y``), which is exact with the project's pixel convention
+  (docs/conventions.md) and matches the intrinsics scaling ``diag(W_in/W, H_in/H, 1)·K``.
 
 No normalisation: the grid's total weight equals the number of events. ``num_bins = 1``
 gives plain per-polarity event counts (the event frame).

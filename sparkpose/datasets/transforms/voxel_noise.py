@@ -10,9 +10,9 @@ from .base import RandomTransform
 class RandomVoxelNoise(RandomTransform):
     """Add uniform noise in ``[0, max_amplitude)`` to every cell of ``inputs``.
 
-    As in the original code ("adds small uniform noise 0–0.05"): a dense, non-negative
-    floor that keeps the network from relying on exact zeros in empty cells. Must come
-    after the representation transform.
+    Small uniform noise in ``[0, 0.05)`` by default: a dense, non-negative floor that
+    keeps the network from relying on exact zeros in empty cells. Must come after the
+    representation transform.
 
     Args:
         prob: Probability of adding noise.

@@ -37,7 +37,7 @@ class EventResNet(BaseBackbone):
 
     Stem: ``7×7`` stride-2 conv, BN, ReLU, ``3×3`` stride-2 max-pool; then one stage per
     entry of ``stage_channels``. Defaults give a ResNet-18 layout with 512-d features
-    (the original ``EventResNet``, ``feature_dim=512``).
+    (the ``rtx4090`` width, ``feature_dim=512``).
 
     Args:
         in_channels: Channels of the voxel grid.

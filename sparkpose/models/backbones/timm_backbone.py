@@ -17,7 +17,7 @@ def adapt_input_conv_weight(weight: torch.Tensor, in_channels: int) -> torch.Ten
     Each output filter's three RGB slices are averaged and the mean is repeated over the
     new input channels. No rescaling: the response to an input whose channels are all equal
     to ``v`` becomes ``in_channels/3`` times the RGB one; the BN after the conv absorbs
-    the scale (the original code did the same).
+    the scale.
 
     Args:
         weight: ``(C_out, 3, kh, kw)`` weight.

@@ -12,7 +12,7 @@ from .base_pose_head import BasePoseHead
 class QuaternionPoseHead(BasePoseHead):
     """Translation + quaternion (x, y, z, w), normalised to unit length.
 
-    The original ``PoseHead``. Quaternions double-cover SO(3) and no continuous map from
+    The classic quaternion head. Quaternions double-cover SO(3) and no continuous map from
     rotations to R^4 exists, so prefer ``Rot6DPoseHead``; the default loss is therefore
     sign-invariant (``QuaternionRotationLoss``, geodesic). See ``BasePoseHead`` for the
     arguments.
