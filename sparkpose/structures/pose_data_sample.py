@@ -1,4 +1,8 @@
 """The per-sample container passed between pipeline, model and metric."""
+from collections.abc import Sequence
+
+import numpy as np
+import torch
 from mmengine.structures import BaseDataElement
 
 
@@ -19,3 +23,22 @@ class PoseDataSample(BaseDataElement):
     def has_gt(self) -> bool:
         """Whether ground-truth pose is present (test files carry timestamps only)."""
         return 'gt_t' in self and 'gt_q' in self
+
+
+def stack_cameras(data_samples: Sequence[PoseDataSample], device: torch.device | str,
+                  owner: str, needed_by: str | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(B, 3, 3)`` input intrinsics and ``(B, 2)`` input ``(W, H)`` of a batch, float32.
+
+    Heads that work in input pixels (keypoints, crop-relative translations) need both;
+    a sample without them is an error naming ``owner`` (and ``needed_by``, the part that
+    uses them, when it is not the owner itself).
+    """
+    missing = [i for i, s in enumerate(data_samples) if 'cam_K' not in s or 'input_size' not in s]
+    if missing:
+        user = f', which {needed_by} needs' if needed_by else ''
+        raise ValueError(f'{owner}: data samples {missing[:5]} lack cam_K / input_size '
+                         f'metainfo{user} (PackPoseInputs adds them)')
+    cam_K = torch.stack([torch.as_tensor(np.asarray(s.cam_K, np.float64)) for s in data_samples])
+    input_size = torch.tensor([tuple(s.input_size) for s in data_samples], dtype=torch.float64)
+    return cam_K.to(device, torch.float32), input_size.to(device, torch.float32)

@@ -2,13 +2,12 @@
 from abc import ABCMeta, abstractmethod
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 from mmengine.model import BaseModule
 from torch import nn
 
 from sparkpose.registry import CODECS, MODELS
-from sparkpose.structures import PoseDataSample
+from sparkpose.structures import PoseDataSample, stack_cameras
 
 
 class BasePoseHead(BaseModule, metaclass=ABCMeta):
@@ -79,21 +78,6 @@ class BasePoseHead(BaseModule, metaclass=ABCMeta):
         """Whether the codec encodes and decodes with each sample's ``cam_K``/``input_size``."""
         return bool(getattr(self.codec, 'needs_camera', False))
 
-    def camera(self, data_samples: Sequence[PoseDataSample], device: torch.device | str
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(B, 3, 3)`` input intrinsics and ``(B, 2)`` input ``(W, H)`` from the metainfo."""
-        missing = [i for i, s in enumerate(data_samples)
-                   if 'cam_K' not in s or 'input_size' not in s]
-        if missing:
-            raise ValueError(f'{type(self).__name__}: data samples {missing[:5]} lack cam_K / '
-                             f'input_size metainfo, which {type(self.codec).__name__} needs '
-                             f'(PackPoseInputs adds them)')
-        cam_K = torch.stack([torch.as_tensor(np.asarray(s.cam_K, np.float64))
-                             for s in data_samples])
-        input_size = torch.tensor([tuple(s.input_size) for s in data_samples],
-                                  dtype=torch.float64)
-        return cam_K.to(device, torch.float32), input_size.to(device, torch.float32)
-
     def outputs(self, hidden: torch.Tensor) -> dict[str, torch.Tensor]:
         """Branch outputs from the ``(B, hidden_dim)`` shared feature."""
         return dict(translation=self.fc_translation(hidden), rotation=self.fc_rotation(hidden))
@@ -126,7 +110,9 @@ class BasePoseHead(BaseModule, metaclass=ABCMeta):
         if self.codec is None:
             target_t = gt_t
         elif self.codec_needs_camera:
-            target_t = self.codec.encode(gt_t, *self.camera(data_samples, device))
+            camera = stack_cameras(data_samples, device, type(self).__name__,
+                                   type(self.codec).__name__)
+            target_t = self.codec.encode(gt_t, *camera)
         else:
             target_t = self.codec.encode(gt_t)
         return dict(
@@ -180,7 +166,8 @@ class BasePoseHead(BaseModule, metaclass=ABCMeta):
     def add_predictions(self, outputs: dict[str, torch.Tensor],
                         data_samples: Sequence[PoseDataSample]) -> Sequence[PoseDataSample]:
         """Decode ``outputs`` into ``pred_t`` / ``pred_q`` fields of ``data_samples``."""
-        camera = (self.camera(data_samples, outputs['translation'].device)
+        camera = (stack_cameras(data_samples, outputs['translation'].device,
+                                type(self).__name__, type(self.codec).__name__)
                   if self.codec_needs_camera else ())
         pred_t, pred_q = (pred.detach() for pred in self.decode(outputs, *camera))
         for sample, t, q in zip(data_samples, pred_t, pred_q, strict=True):

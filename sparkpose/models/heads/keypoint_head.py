@@ -1,7 +1,6 @@
 """Keypoint-heatmap head: body keypoints found in the image, pose solved by PnP."""
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
@@ -13,6 +12,7 @@ from sparkpose.structures import (
     load_body_model,
     matrix_to_quaternion,
     quaternion_to_matrix,
+    stack_cameras,
 )
 
 from .pnp import fallback_pose, solve_pnp
@@ -101,26 +101,13 @@ class KeypointHeatmapHead(BaseModule):
         """
         gt_t = torch.stack([s.gt_t for s in data_samples]).to(device, torch.float32)
         gt_q = torch.stack([s.gt_q for s in data_samples]).to(device, torch.float32)
-        cam_K = self.camera(data_samples, device)
+        cam_K, size = stack_cameras(data_samples, device, type(self).__name__)
         points = self.keypoints_3d @ quaternion_to_matrix(gt_q).transpose(1, 2) + gt_t[:, None]
         pixels = points @ cam_K.transpose(1, 2)
         depth = pixels[..., 2:].clamp(min=1e-6)
         uv = pixels[..., :2] / depth
-        size = torch.tensor([s.input_size for s in data_samples], device=device,
-                            dtype=torch.float32)[:, None]
-        visible = (points[..., 2] > 0) & (uv >= 0).all(-1) & (uv < size).all(-1)
+        visible = (points[..., 2] > 0) & (uv >= 0).all(-1) & (uv < size[:, None]).all(-1)
         return uv, visible
-
-    @staticmethod
-    def camera(data_samples: Sequence[PoseDataSample], device: torch.device) -> torch.Tensor:
-        """``(B, 3, 3)`` input intrinsics from the samples' metainfo."""
-        missing = [i for i, s in enumerate(data_samples) if 'cam_K' not in s
-                   or 'input_size' not in s]
-        if missing:
-            raise ValueError(f'KeypointHeatmapHead: data samples {missing[:5]} lack cam_K / '
-                             f'input_size metainfo (PackPoseInputs adds them)')
-        return torch.stack([torch.as_tensor(np.asarray(s.cam_K), dtype=torch.float32)
-                            for s in data_samples]).to(device)
 
     @staticmethod
     def _cell_grid(heatmaps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -206,7 +193,8 @@ class KeypointHeatmapHead(BaseModule):
         inside the input) to each sample."""
         heatmaps = self(feats)['heatmaps'].detach()
         pixels, scores = self.decode_keypoints(heatmaps, data_samples)
-        cam_K = self.camera(data_samples, heatmaps.device).double().cpu().numpy()
+        cam_K = stack_cameras(data_samples, heatmaps.device,
+                              type(self).__name__)[0].double().cpu().numpy()
         gt = (self.project_keypoints(data_samples, heatmaps.device)
               if all(s.has_gt for s in data_samples) else None)
         points_3d = self.keypoints_3d.double().cpu().numpy()
