@@ -9,8 +9,7 @@ from mmengine.structures import BaseDataElement
 from torch.utils.data import get_worker_info
 
 from sparkpose.registry import FUNCTIONS
-
-from .sparse_inputs import SparseInputs
+from sparkpose.structures.sparse_inputs import SparseInputs
 
 
 def _empty(size: Sequence[int], dtype: torch.dtype) -> torch.Tensor:

@@ -11,9 +11,9 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from sparkpose.registry import DATASETS, TRANSFORMS
-from sparkpose.simulation.spades_writer import SPADES_CAMERA
 
 from .h5_file_pool import H5FilePool
+from .spades_format import SPADES_CAMERA
 from .spades_reader import SPADESSequence
 
 

@@ -15,14 +15,12 @@ import h5py
 import numpy as np
 from mmengine.logging import print_log
 
-from sparkpose.simulation.spades_writer import POSE_FIELDS
-
 from .format_error import SPADESFormatError
 from .h5_file_pool import H5FilePool
+from .spades_format import FILE_EVENT_KEYS, POSE_FIELDS
 from .time_units import TIME_UNITS, read_time_unit_attr, resolve_time_unit
 
 ANCHORS = ('end', 'center', 'start')
-EVENT_KEYS = ('xs', 'ys', 'ts', 'ps')
 _CACHE_VERSION = 1
 
 
@@ -90,7 +88,7 @@ def scan_events(path: str, events: h5py.Group, sensor_size: tuple[int, int],
     width, height = sensor_size
     for lo in range(0, total, chunk_events):
         hi = min(lo + chunk_events, total)
-        xs, ys, ts, ps = (events[key][lo:hi] for key in EVENT_KEYS)
+        xs, ys, ts, ps = (events[key][lo:hi] for key in FILE_EVENT_KEYS)
         ts = ts.astype(np.int64, copy=False)
         # Prepend the previous chunk's last tick so a decrease across chunks is caught.
         joined, first = (ts, lo) if last_t is None else (np.concatenate([[last_t], ts]), lo - 1)
@@ -110,18 +108,18 @@ def scan_events(path: str, events: h5py.Group, sensor_size: tuple[int, int],
 def _open_layout(path: str, f: h5py.File) -> tuple[h5py.Group, np.ndarray]:
     """Check the groups, dataset kinds, dtypes and lengths; return ``/events`` and labels."""
     layout = 'SPADES layout: /events/{xs,ys,ts,ps} and /labels/data'
-    for key in ('events', *(f'events/{k}' for k in EVENT_KEYS), 'labels', 'labels/data'):
+    for key in ('events', *(f'events/{k}' for k in FILE_EVENT_KEYS), 'labels', 'labels/data'):
         if key not in f:
             raise SPADESFormatError(f'{path}: missing /{key} ({layout})')
-    for key in (*(f'events/{k}' for k in EVENT_KEYS), 'labels/data'):
+    for key in (*(f'events/{k}' for k in FILE_EVENT_KEYS), 'labels/data'):
         if not isinstance(f[key], h5py.Dataset) or f[key].ndim != 1:
             raise SPADESFormatError(f'{path}: /{key} must be a 1-D dataset ({layout})')
     events = f['events']
-    for key in EVENT_KEYS:
+    for key in FILE_EVENT_KEYS:
         if not np.issubdtype(events[key].dtype, np.integer):
             raise SPADESFormatError(f'{path}: /events/{key} has dtype {events[key].dtype}, '
                                     f'expected an integer dtype')
-    lengths = {key: len(events[key]) for key in EVENT_KEYS}
+    lengths = {key: len(events[key]) for key in FILE_EVENT_KEYS}
     if len(set(lengths.values())) > 1:
         raise SPADESFormatError(f'{path}: /events datasets differ in length {lengths}')
     return events, f['labels/data'][()]
@@ -238,9 +236,9 @@ class SPADESSequence:
             raise IndexError(f'{self.path}: event range [{start}, {stop}) is outside '
                              f'[0, {self.num_events}]')
         if start == stop:
-            xs, ys, ts, ps = (np.zeros(0, np.int64) for _ in EVENT_KEYS)
+            xs, ys, ts, ps = (np.zeros(0, np.int64) for _ in FILE_EVENT_KEYS)
         else:
-            keys = [f'events/{key}' for key in EVENT_KEYS]
+            keys = [f'events/{key}' for key in FILE_EVENT_KEYS]
             xs, ys, ts, ps = (d[start:stop] for d in self._pool.datasets(self.path, keys))
         return dict(x=xs.astype(np.int64), y=ys.astype(np.int64),
                     t=np.multiply(ts, self.tick_us, dtype=np.int64),

@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sparkpose.datasets.spades_format import SPADES_CAMERA
 from sparkpose.structures import matrix_to_quaternion
 from sparkpose.structures.body_model import BodyModel, proba2_like
 
 from .event_simulator import EventSimulator
 from .renderer import render_region
-from .spades_writer import SPADES_CAMERA, make_labels, write_spades_file
+from .spades_writer import make_labels, write_spades_file
 from .trajectory import Trajectory, random_trajectory
 
 TICKS_PER_SECOND = {'100us': 10_000, 'us': 1_000_000}

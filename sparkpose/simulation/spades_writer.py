@@ -12,20 +12,13 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-SPADES_CAMERA = {
-    'Nu': 1280,
-    'Nv': 720,
-    'cameraMatrix': [[1258.6057531097028, 0, 640], [0, 1258.6057531097028, 360], [0, 0, 1]],
-    'distCoeffs': [0, 0, 0, 0, 0],
-}
-
-POSE_FIELDS = ('Tx', 'Ty', 'Tz', 'Qx', 'Qy', 'Qz', 'Qw')
-LABEL_DTYPE = np.dtype([('filename', 'S32')] + [(name, '<f8') for name in POSE_FIELDS]
-                       + [('timestamp', '<i8')])
-# Test files carry label timestamps but no poses.
-LABEL_DTYPE_NO_POSE = np.dtype([('filename', 'S32'), ('timestamp', '<i8')])
-
-EVENT_DTYPES = {'xs': np.uint16, 'ys': np.uint16, 'ts': np.int64, 'ps': np.uint8}
+from sparkpose.datasets.spades_format import (
+    EVENT_DTYPES,
+    LABEL_DTYPE,
+    LABEL_DTYPE_NO_POSE,
+    POSE_FIELDS,
+    SPADES_CAMERA,
+)
 
 
 def make_labels(seq_name: str, timestamps: np.ndarray, translations: np.ndarray | None,

@@ -8,10 +8,10 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader
 
-from sparkpose.datasets import SparseInputs, pose_collate
+from sparkpose.datasets import pose_collate
 from sparkpose.registry import DATASETS, MODELS
 from sparkpose.simulation.spades_writer import write_camera_json, write_split_files
-from sparkpose.structures import PoseDataSample
+from sparkpose.structures import PoseDataSample, SparseInputs
 
 
 def _sample(seed, sparse, with_pose=True, shape=(4, 6, 8)):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from torch.utils.data import DataLoader
 
+from sparkpose.datasets.spades_format import SPADES_CAMERA
 from sparkpose.registry import DATASETS
-from sparkpose.simulation.spades_writer import SPADES_CAMERA
 
 CONTRACT_KEYS = {'seq_id', 'label_index', 'timestamp', 'timestamp_us', 'window_us', 'events',
                  'sensor_size', 'cam_K', 'gt_t', 'gt_q'}

@@ -12,9 +12,8 @@ from mmengine.config import Config
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from sparkpose.datasets import SparseInputs
 from sparkpose.registry import HOOKS, MODELS, RUNNERS
-from sparkpose.structures import PoseDataSample
+from sparkpose.structures import PoseDataSample, SparseInputs
 from sparkpose.visualization import GT_COLOR, ON_COLOR, PRED_COLOR
 
 REPO = Path(__file__).parents[2]

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
+from sparkpose.datasets import SPADES_CAMERA
 from sparkpose.simulation import (
-    SPADES_CAMERA,
     render,
     render_region,
 )

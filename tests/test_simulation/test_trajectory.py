@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from sparkpose.datasets import SPADES_CAMERA
 from sparkpose.simulation import (
-    SPADES_CAMERA,
     camera_for_resolution,
     fitting_distance,
     random_trajectory,

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from sparkpose.simulation import SPADES_CAMERA
+from sparkpose.datasets import SPADES_CAMERA
 from sparkpose.structures import proba2_like, quaternion_to_matrix
 from sparkpose.visualization import (
     AXIS_COLORS,

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from sparkpose.simulation import SPADES_CAMERA
+from sparkpose.datasets import SPADES_CAMERA
 from sparkpose.structures import PoseDataSample, proba2_like, quaternion_to_matrix
 from sparkpose.visualization import (
     GT_COLOR,

@@ -41,7 +41,7 @@ import numpy as np
 from mmengine.dataset import default_collate, pseudo_collate
 from torch.utils.data import DataLoader, RandomSampler
 
-from sparkpose.datasets import SparseInputs, pose_collate, read_split
+from sparkpose.datasets import pose_collate, read_split
 from sparkpose.registry import DATASETS, MODELS
 from sparkpose.simulation.spades_writer import (
     make_labels,
@@ -49,6 +49,7 @@ from sparkpose.simulation.spades_writer import (
     write_spades_file,
     write_split_files,
 )
+from sparkpose.structures import SparseInputs
 
 
 def write_standin(root: Path, num_sequences: int, seconds: float, events_per_window: int,

@@ -7,7 +7,7 @@ from sparkpose.registry import TRANSFORMS
 
 from .base import RandomTransform
 
-EVENT_KEYS = ('x', 'y', 't', 'p')
+WINDOW_EVENT_KEYS = ('x', 'y', 't', 'p')
 
 
 @TRANSFORMS.register_module()
@@ -69,7 +69,7 @@ class RandomEventDensity(RandomTransform):
 
     def transform(self, results: dict) -> dict:
         """Replace ``events`` by the thinned, noise-augmented events (new arrays)."""
-        events = {k: np.asarray(results['events'][k]) for k in EVENT_KEYS}
+        events = {k: np.asarray(results['events'][k]) for k in WINDOW_EVENT_KEYS}
         keep = np.exp(np.random.uniform(*np.log(self.keep_fraction)))
         mask = np.random.rand(len(events['t'])) < keep
         kept = {k: v[mask] for k, v in events.items()}
@@ -85,5 +85,6 @@ class RandomEventDensity(RandomTransform):
         at = np.searchsorted(kept['t'], noise['t'], side='right')
         results['events'] = {
             **results['events'],
-            **{k: np.insert(kept[k], at, noise[k].astype(kept[k].dtype)) for k in EVENT_KEYS}}
+            **{k: np.insert(kept[k], at, noise[k].astype(kept[k].dtype))
+               for k in WINDOW_EVENT_KEYS}}
         return results

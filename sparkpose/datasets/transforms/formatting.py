@@ -6,8 +6,8 @@ import torch
 
 from sparkpose.registry import TRANSFORMS
 from sparkpose.structures import PoseDataSample
+from sparkpose.structures.sparse_inputs import SparseInputs
 
-from ..sparse_inputs import SparseInputs
 from .base import sample_name
 
 # Keys a sample may lack, with the value they stand for (no crop: crop_box None).

@@ -4,8 +4,8 @@ from collections.abc import Sequence
 import torch
 from mmengine.model import BaseDataPreprocessor
 
-from sparkpose.datasets.sparse_inputs import SparseInputs
 from sparkpose.registry import MODELS
+from sparkpose.structures import SparseInputs
 
 
 @MODELS.register_module()

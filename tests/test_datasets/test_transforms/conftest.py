@@ -4,7 +4,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from sparkpose.simulation.spades_writer import SPADES_CAMERA
+from sparkpose.datasets.spades_format import SPADES_CAMERA
 
 SENSOR_SIZE = (SPADES_CAMERA['Nu'], SPADES_CAMERA['Nv'])
 CAM_K = np.array(SPADES_CAMERA['cameraMatrix'], dtype=np.float64)

@@ -5,9 +5,8 @@ import torch
 from mmengine.dataset import Compose
 from mmengine.registry import DefaultScope
 
-from sparkpose.datasets import SparseInputs
 from sparkpose.registry import DATASETS, TRANSFORMS
-from sparkpose.structures import PoseDataSample
+from sparkpose.structures import PoseDataSample, SparseInputs
 
 
 def _pack(sample, **cfg):

@@ -4,10 +4,10 @@ import pytest
 from mmengine.dataset import Compose
 from mmengine.registry import DefaultScope
 
+from sparkpose.datasets.spades_format import SPADES_CAMERA
 from sparkpose.datasets.transforms import locate_target
 from sparkpose.registry import TRANSFORMS
 from sparkpose.simulation import SequenceOptions, camera_for_resolution, generate_sequence
-from sparkpose.simulation.spades_writer import SPADES_CAMERA
 from sparkpose.structures import proba2_like
 
 # The camera of conftest's make_sample.

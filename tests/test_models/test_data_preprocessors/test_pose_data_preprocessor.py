@@ -4,9 +4,9 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from sparkpose.datasets import SparseInputs, pose_collate
+from sparkpose.datasets import pose_collate
 from sparkpose.registry import MODELS, TRANSFORMS
-from sparkpose.structures import PoseDataSample
+from sparkpose.structures import PoseDataSample, SparseInputs
 
 
 def test_stacks_list_of_inputs_to_float32_batch():

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from sparkpose.datasets import SparseInputs
+from sparkpose.structures import SparseInputs
 
 
 def _grid(seed=0, shape=(10, 16, 24), density=0.05):
