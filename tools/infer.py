@@ -32,7 +32,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--zip', action='store_true', help='also write submission.zip')
     parser.add_argument('--time-unit', choices=('auto', '100us', 'us'), default='auto')
     parser.add_argument('--smoothing', type=int, help='odd temporal smoothing window')
-    parser.add_argument('--flip-tta', action='store_true', help='average with the mirror')
+    parser.add_argument('--flip-tta', action='store_true',
+                        help='also predict the mirrored input and merge (model.test_cfg.flip_test)')
     parser.add_argument('--device', default='cpu')
     return parser.parse_args(argv)
 
@@ -70,11 +71,11 @@ def order_rows(rows: dict[str, list], template: Path | None) -> list[list]:
 def main(argv: list[str] | None = None) -> Path:
     args = parse_args(argv)
     files = find_files(args.inputs)
-    model = init_model(args.config, args.checkpoint, args.device)
+    cfg_options = {'model.test_cfg.flip_test': True} if args.flip_tta else None
+    model = init_model(args.config, args.checkpoint, args.device, cfg_options)
     rows = {}
     for path in tqdm(files, desc='sequences', unit='seq'):
-        poses = inference_sequence(model, path, args.time_unit, smoothing=args.smoothing,
-                                   flip_tta=args.flip_tta)
+        poses = inference_sequence(model, path, args.time_unit, smoothing=args.smoothing)
         for k, index in enumerate(poses.label_index):
             row_id = f'{poses.seq_id}_{index:03d}'
             rows[row_id] = [row_id, int(poses.timestamp[k]), *poses.t[k], *poses.q[k]]

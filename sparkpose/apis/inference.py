@@ -12,7 +12,7 @@ from sparkpose.datasets.collate import pose_collate
 from sparkpose.engine import load_checkpoint_safely
 from sparkpose.registry import MODELS
 
-from .pose_smoothing import merge_flip_tta, smooth_pose_sequence
+from .pose_smoothing import smooth_pose_sequence
 
 
 @dataclass
@@ -77,12 +77,13 @@ def _predict_dataset(model: torch.nn.Module, dataset: SPADESDataset, batch_size:
 
 
 def inference_sequence(model: torch.nn.Module, h5_path: str | Path, time_unit: str = 'auto',
-                       batch_size: int = 32, smoothing: int | None = None,
-                       flip_tta: bool = False, body_reflection=None) -> SequencePoses:
+                       batch_size: int = 32, smoothing: int | None = None) -> SequencePoses:
     """Predict the pose at every label timestamp of one SPADES file.
 
     Works on test files (label timestamps, no poses) and on 1 µs files; the window and the
-    representation come from the model's test pipeline (``model.cfg``).
+    representation come from the model's test pipeline (``model.cfg``), test-time
+    augmentation from the model's ``test_cfg`` (e.g. ``init_model(...,
+    cfg_options={'model.test_cfg.flip_test': True})``).
 
     Args:
         model: From :func:`init_model`.
@@ -90,29 +91,19 @@ def inference_sequence(model: torch.nn.Module, h5_path: str | Path, time_unit: s
         time_unit: ``'auto'``, ``'100us'`` or ``'us'``.
         batch_size: Windows per forward pass.
         smoothing: Odd window (labels) of the temporal smoothing; ``None`` for none.
-        flip_tta: Also predict on the mirrored window and merge (exact for bodies
-            symmetric under ``body_reflection``, default ``S``).
-        body_reflection: 3×3 reflection ``M`` of the flip rule.
     """
     path = Path(h5_path)
     dataset_cfg = model.cfg.test_dataloader.dataset
-    pipeline = [dict(step) for step in dataset_cfg.pipeline]
 
-    def build(steps: list[dict]) -> SPADESDataset:
-        return SPADESDataset(
-            data_root=str(path.parent), sequences=[path.stem],
-            window_ms=dataset_cfg.get('window_ms', 100.0),
-            anchor=dataset_cfg.get('anchor', 'end'), time_unit=time_unit,
-            camera_file=dataset_cfg.get('camera_file', 'camera.json'), pipeline=steps,
-            test_mode=True, index_cache_dir=None)
-
-    index, stamps, t, q = _predict_dataset(model, build(pipeline), batch_size)
+    dataset = SPADESDataset(
+        data_root=str(path.parent), sequences=[path.stem],
+        window_ms=dataset_cfg.get('window_ms', 100.0),
+        anchor=dataset_cfg.get('anchor', 'end'), time_unit=time_unit,
+        camera_file=dataset_cfg.get('camera_file', 'camera.json'),
+        pipeline=[dict(step) for step in dataset_cfg.pipeline], test_mode=True,
+        index_cache_dir=None)
+    index, stamps, t, q = _predict_dataset(model, dataset, batch_size)
     t, q = torch.from_numpy(t), torch.from_numpy(q)
-    if flip_tta:
-        flip = dict(type='RandomHorizontalFlip', prob=1.0, body_reflection=body_reflection)
-        _, _, t_flip, q_flip = _predict_dataset(model, build([flip, *pipeline]), batch_size)
-        t, q = merge_flip_tta(t, q, torch.from_numpy(t_flip), torch.from_numpy(q_flip),
-                              body_reflection)
     if smoothing and smoothing > 1:
         t, q = smooth_pose_sequence(t, q, window=smoothing)
     return SequencePoses(path.stem, index, stamps, t.numpy(), q.numpy())

@@ -1,4 +1,4 @@
-"""Post-processing of predicted poses: temporal smoothing and flip test-time augmentation.
+"""Post-processing of predicted poses: temporal smoothing along a trajectory.
 
 Conventions as everywhere (docs/conventions.md): translations ``(..., 3)`` in metres, quaternions
 ``(..., 4)`` scalar-last ``(x, y, z, w)``; outputs are unit quaternions with ``w >= 0``.
@@ -7,17 +7,10 @@ dim 0; group predictions by ``seq_id`` and sort them by ``label_index`` before s
 Inputs may be tensors or numpy arrays; outputs are tensors of the input's floating dtype
 (float32 for integer input). Arithmetic runs in float64.
 """
-from collections.abc import Sequence
-
 import torch
 import torch.nn.functional as F
 
-from sparkpose.structures import (
-    canonical_quaternion,
-    flip_pose_horizontal,
-    matrix_to_quaternion,
-    quaternion_to_matrix,
-)
+from sparkpose.structures import align_quaternion_signs, canonical_quaternion
 
 
 def _as_float64(values: object, name: str, last_dim: int) -> tuple[torch.Tensor, torch.dtype]:
@@ -59,28 +52,6 @@ def moving_average(values: torch.Tensor, window: int) -> torch.Tensor:
     sums = prefix[index + half + 1] - prefix[index - half]
     counts = (2 * half + 1).to(torch.float64).reshape((num,) + (1,) * (tensor.ndim - 1))
     return (sums / counts).to(dtype)
-
-
-def align_quaternion_signs(quaternions: torch.Tensor) -> torch.Tensor:
-    """Flip signs along a sequence so that each quaternion is in its predecessor's hemisphere.
-
-    ``q`` and ``-q`` are the same rotation; canonical outputs (``w >= 0``) jump between the
-    two whenever ``w`` crosses zero, and averaging across such a jump would cancel the
-    quaternions. After alignment ``<q_i, q_{i-1}> >= 0`` for every ``i`` (the first one is
-    kept), so neighbours can be averaged.
-
-    Args:
-        quaternions: ``(N, 4)`` quaternions of one sequence.
-
-    Returns:
-        ``(N, 4)`` the same rotations, sign-continuous.
-    """
-    quats, dtype = _as_float64(quaternions, 'align_quaternion_signs', 4)
-    dots = (quats[1:] * quats[:-1]).sum(-1)
-    # Each negative dot product toggles the sign of all later quaternions.
-    steps = torch.where(dots < 0, -1.0, 1.0).to(quats)
-    signs = torch.cat((quats.new_ones(1), steps.cumprod(0)))
-    return (quats * signs[:, None]).to(dtype)
 
 
 def smooth_quaternions(quaternions: torch.Tensor, window: int) -> torch.Tensor:
@@ -129,61 +100,3 @@ def smooth_pose_sequence(translations: torch.Tensor, quaternions: torch.Tensor,
     rotation_window = window if rotation_window is None else rotation_window
     return (moving_average(translations, window).to(dtype),
             smooth_quaternions(quaternions, rotation_window))
-
-
-def mean_quaternion(quaternions: torch.Tensor, dim: int = 0) -> torch.Tensor:
-    """Normalised mean of quaternions along ``dim``, each sign-aligned to the first.
-
-    Valid for rotations that are close to each other (say within a few tens of degrees);
-    there it approximates the geodesic mean closely.
-
-    Args:
-        quaternions: ``(..., K, ..., 4)`` quaternions, ``K`` along ``dim``.
-        dim: The dimension to average over (not the last one).
-
-    Returns:
-        The unit quaternions, ``w >= 0``, with ``dim`` removed.
-    """
-    quats, dtype = _as_float64(quaternions, 'mean_quaternion', 4)
-    quats = F.normalize(quats, dim=-1)
-    reference = quats.select(dim, 0).unsqueeze(dim)
-    signs = torch.where((quats * reference).sum(-1, keepdim=True) < 0, -1.0, 1.0).to(quats)
-    mean = (quats * signs).sum(dim)
-    return canonical_quaternion(F.normalize(mean, dim=-1)).to(dtype)
-
-
-def merge_flip_tta(translation: torch.Tensor, quaternion: torch.Tensor,
-                   flipped_translation: torch.Tensor, flipped_quaternion: torch.Tensor,
-                   body_reflection: torch.Tensor | Sequence[Sequence[float]] | None = None
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Merge the pose predicted on a window with the one predicted on its mirror image.
-
-    The mirrored window shows the pose ``(S·R·M, S·t)`` (:func:`flip_pose_horizontal`);
-    it is mapped back with ``M⁻¹ = Mᵀ`` (for a plane mirror ``M`` is its own inverse, so
-    the flip is undone by flipping again), then translations are averaged and rotations
-    combined with :func:`mean_quaternion`. Use the same ``M`` as the training flip
-    (``RandomHorizontalFlip.body_reflection``); like that flip it is exact only for a body
-    symmetric under ``M``.
-
-    Args:
-        translation: ``(..., 3)`` pose predicted on the original window (m).
-        quaternion: ``(..., 4)`` its rotation (x, y, z, w).
-        flipped_translation: ``(..., 3)`` pose predicted on the mirrored window (m).
-        flipped_quaternion: ``(..., 4)`` its rotation.
-        body_reflection: ``(3, 3)`` reflection ``M`` in body coordinates (orthogonal,
-            determinant −1); ``None`` means ``S = diag(-1, 1, 1)``.
-
-    Returns:
-        ``(..., 3)`` merged translations (m) and ``(..., 4)`` unit quaternions, ``w >= 0``.
-    """
-    translation, dtype = _as_float64(translation, 'merge_flip_tta', 3)
-    flipped_translation, _ = _as_float64(flipped_translation, 'merge_flip_tta', 3)
-    quaternion, _ = _as_float64(quaternion, 'merge_flip_tta', 4)
-    flipped_quaternion, _ = _as_float64(flipped_quaternion, 'merge_flip_tta', 4)
-    inverse = None
-    if body_reflection is not None:
-        inverse = torch.as_tensor(body_reflection, dtype=torch.float64).T
-    rotation, unflipped_t = flip_pose_horizontal(quaternion_to_matrix(flipped_quaternion),
-                                                 flipped_translation, inverse)
-    quats = torch.stack((quaternion, matrix_to_quaternion(rotation)))
-    return ((translation + unflipped_t) / 2).to(dtype), mean_quaternion(quats).to(dtype)

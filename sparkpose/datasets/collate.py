@@ -9,7 +9,7 @@ from mmengine.structures import BaseDataElement
 from torch.utils.data import get_worker_info
 
 from sparkpose.registry import FUNCTIONS
-from sparkpose.structures.sparse_inputs import SparseInputs
+from sparkpose.structures.sparse_inputs import SparseInputs, is_sparse_batch
 
 
 def _empty(size: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
@@ -26,11 +26,8 @@ def _empty(size: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
 
 def _collate_inputs(inputs: list) -> torch.Tensor | SparseInputs | list:
     """One ``(B, C, H, W)`` tensor or SparseInputs; a list if the samples differ."""
-    if all(isinstance(x, SparseInputs) for x in inputs):
+    if is_sparse_batch(inputs, 'pose_collate'):
         return SparseInputs.stack(inputs, empty=_empty)
-    if any(isinstance(x, SparseInputs) for x in inputs):
-        raise ValueError('pose_collate: a batch mixes dense and SparseInputs inputs; use one '
-                         'PackPoseInputs(sparse=...) setting for the whole dataset')
     if all(isinstance(x, torch.Tensor) for x in inputs) and len(
             {(x.shape, x.dtype) for x in inputs}) == 1:
         batch = _empty((len(inputs), *inputs[0].shape), inputs[0].dtype)

@@ -8,21 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from sparkpose.structures import quaternion_to_matrix
+from sparkpose.structures import axis_angle_to_matrix, quaternion_to_matrix
 
 # Frequency ranges (Hz) of the random sinusoids that drive the position: slow, as a
 # chaser drifting around its target.
 _LATERAL_FREQUENCY = (0.02, 0.1)
 _DEPTH_FREQUENCY = (0.01, 0.05)
 _NUM_WAVES = 3
-
-
-def _axis_angle_to_matrix(rotvec: np.ndarray) -> np.ndarray:
-    """``(..., 3)`` rotation vectors (rad) to ``(..., 3, 3)`` matrices, via quaternions."""
-    angle = np.linalg.norm(rotvec, axis=-1, keepdims=True)
-    axis = rotvec / np.where(angle > 0, angle, 1)
-    quat = np.concatenate([np.sin(angle / 2) * axis, np.cos(angle / 2)], axis=-1)
-    return quaternion_to_matrix(torch.from_numpy(quat)).numpy()
 
 
 @dataclass(frozen=True)
@@ -66,7 +58,8 @@ class Trajectory:
             ``(R, t)``: ``(N, 3, 3)`` body-to-camera rotations and ``(N, 3)`` translations (m).
         """
         times = np.atleast_1d(np.asarray(times, np.float64))
-        spin = _axis_angle_to_matrix(times[:, None] * self.angular_velocity)
+        rotvecs = torch.from_numpy(times[:, None] * self.angular_velocity)
+        spin = axis_angle_to_matrix(rotvecs).numpy()
         z_min, z_max = self.depth_range
         depth = z_min + (z_max - z_min) * (self._wave(2, times) + 1) / 2
         lateral = []

@@ -139,14 +139,17 @@ def geodesic_distance_matrix(pred: torch.Tensor, target: torch.Tensor) -> torch.
         return torch.acos(cos)
 
 
-def geodesic_distance_quaternion(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def geodesic_distance_quaternion(pred: torch.Tensor, target: torch.Tensor,
+                                 margin: float = _ACOS_EPS) -> torch.Tensor:
     """Rotation angle between quaternions, ``2·acos(|<q̂, q>|)``, in radians.
 
-    Sign-invariant (q ≡ -q); inputs are normalised; float32 or wider inside, clamped.
+    Sign-invariant (q ≡ -q); inputs are normalised; float32 or wider inside.
 
     Args:
         pred: ``(..., 4)`` scalar-last quaternions.
-        target: ``(..., 4)`` scalar-last quaternions.
+        target: ``(..., 4)`` scalar-last quaternions, broadcastable against ``pred``.
+        margin: The cosine is clamped to ``1 - margin``: the default keeps the gradient
+            finite for training; evaluation passes 0 so equal rotations give exactly 0.
 
     Returns:
         ``(...)`` angles in ``[0, π]``.
@@ -155,7 +158,7 @@ def geodesic_distance_quaternion(pred: torch.Tensor, target: torch.Tensor) -> to
     with torch.autocast(device_type=pred.device.type, enabled=False):
         pred = F.normalize(pred.to(dtype), dim=-1)
         target = F.normalize(target.to(dtype), dim=-1)
-        dot = (pred * target).sum(-1).abs().clamp(max=1 - _ACOS_EPS)
+        dot = (pred * target).sum(-1).abs().clamp(max=1 - margin)
         return 2 * torch.acos(dot)
 
 
@@ -180,3 +183,125 @@ def flip_pose_horizontal(rotation: torch.Tensor, translation: torch.Tensor,
     mirror = torch.diag(rotation.new_tensor([-1.0, 1.0, 1.0]))
     reflection = mirror if body_reflection is None else body_reflection.to(rotation)
     return mirror @ rotation @ reflection, translation * mirror.diagonal()
+
+
+def quaternion_multiply(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Hamilton product ``a ⊗ b`` of scalar-last quaternions: ``R(a ⊗ b) = R(a) · R(b)``.
+
+    Args:
+        a: ``(..., 4)`` quaternions.
+        b: ``(..., 4)`` quaternions, broadcastable against ``a``.
+
+    Returns:
+        ``(..., 4)`` products (not canonicalised: the sign follows the inputs).
+    """
+    av, aw = a[..., :3], a[..., 3:]
+    bv, bw = b[..., :3], b[..., 3:]
+    av, bv = torch.broadcast_tensors(av, bv)
+    return torch.cat((aw * bv + bw * av + torch.cross(av, bv, dim=-1),
+                      aw * bw - (av * bv).sum(-1, keepdim=True)), dim=-1)
+
+
+def axis_angle_to_quaternion(rotvec: torch.Tensor) -> torch.Tensor:
+    """Convert rotation vectors (axis times angle, radians) to scalar-last quaternions.
+
+    ``sin(θ/2)/θ`` is written with ``sinc`` so the zero vector maps to the identity and
+    the gradient there is finite.
+
+    Args:
+        rotvec: ``(..., 3)`` rotation vectors.
+
+    Returns:
+        ``(..., 4)`` unit quaternions ``(x, y, z, w)`` (``w >= 0`` for angles up to π).
+    """
+    angle = rotvec.norm(dim=-1, keepdim=True)
+    # torch.sinc(x) = sin(πx)/(πx), so sin(θ/2)/θ = sinc(θ/(2π)) / 2.
+    return torch.cat((rotvec * torch.sinc(angle / (2 * torch.pi)) / 2, torch.cos(angle / 2)),
+                     dim=-1)
+
+
+def axis_angle_to_matrix(rotvec: torch.Tensor) -> torch.Tensor:
+    """Convert rotation vectors (axis times angle, radians) to ``(..., 3, 3)`` matrices."""
+    return quaternion_to_matrix(axis_angle_to_quaternion(rotvec))
+
+
+def align_quaternion_signs(quaternions: torch.Tensor) -> torch.Tensor:
+    """Flip signs along a sequence so that each quaternion is in its predecessor's hemisphere.
+
+    ``q`` and ``-q`` are the same rotation; canonical outputs (``w >= 0``) jump between the
+    two whenever ``w`` crosses zero, and averaging across such a jump would cancel the
+    quaternions. After alignment ``<q_i, q_{i-1}> >= 0`` for every ``i`` (the first one is
+    kept), so neighbours can be averaged.
+
+    Args:
+        quaternions: ``(N, 4)`` quaternions of one sequence.
+
+    Returns:
+        ``(N, 4)`` the same rotations, sign-continuous.
+    """
+    dots = (quaternions[1:] * quaternions[:-1]).sum(-1)
+    # Each negative dot product toggles the sign of all later quaternions.
+    steps = torch.where(dots < 0, -1.0, 1.0).to(quaternions)
+    signs = torch.cat((quaternions.new_ones(1), steps.cumprod(0)))
+    return quaternions * signs[:, None]
+
+
+def mean_quaternion(quaternions: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    """Normalised mean of quaternions along ``dim``, each sign-aligned to the first.
+
+    This is the chordal mean of the rotations for quaternions within 90° of the first
+    one; for rotations within a few tens of degrees of each other it is close to the
+    geodesic mean.
+
+    Args:
+        quaternions: ``(..., K, ..., 4)`` quaternions, ``K`` along ``dim``; need not be unit.
+        dim: The dimension to average over (not the last one).
+
+    Returns:
+        The unit quaternions, ``w >= 0``, with ``dim`` removed.
+    """
+    quats = F.normalize(quaternions, dim=-1)
+    reference = quats.select(dim, 0).unsqueeze(dim)
+    signs = torch.where((quats * reference).sum(-1, keepdim=True) < 0, -1.0, 1.0).to(quats)
+    return canonical_quaternion(F.normalize((quats * signs).sum(dim), dim=-1))
+
+
+def chordal_mean_rotation(matrices: torch.Tensor) -> torch.Tensor:
+    """The rotation closest in Frobenius norm to the average of ``(N, 3, 3)`` rotations.
+
+    The SVD projection of the mean matrix onto SO(3); it minimises ``Σ‖R − R_i‖²_F``.
+    Unlike :func:`mean_quaternion` it needs no sign alignment, so it suits widely spread
+    sets (e.g. the mean pose of a whole training split).
+
+    Args:
+        matrices: ``(N, 3, 3)`` rotation matrices.
+
+    Returns:
+        ``(3, 3)`` rotation matrix (det +1).
+    """
+    u, _, vh = torch.linalg.svd(matrices.mean(0))
+    # Flip the last singular direction if needed so the projection is a rotation.
+    d = torch.ones(3, dtype=matrices.dtype, device=matrices.device)
+    d[-1] = torch.sign(torch.linalg.det(u @ vh))
+    return u @ torch.diag(d) @ vh
+
+
+def symmetric_geodesic_distances(pred: torch.Tensor, target: torch.Tensor,
+                                 symmetries: torch.Tensor) -> torch.Tensor:
+    """Angles ``d(R̂, R·S_k)`` to every symmetric copy of the target, in radians.
+
+    Float32 or wider with the cosine clamped, like :func:`geodesic_distance_matrix`.
+
+    Args:
+        pred: ``(..., 3, 3)`` predicted rotations.
+        target: ``(..., 3, 3)`` target rotations.
+        symmetries: ``(S, 3, 3)`` body-frame symmetries (rotations ``S_k`` under which the
+            body looks the same: ``R`` and ``R·S_k`` give the same image).
+
+    Returns:
+        ``(..., S)`` angles in ``[0, π]``.
+    """
+    dtype = torch.promote_types(torch.promote_types(pred.dtype, target.dtype), torch.float32)
+    with torch.autocast(device_type=pred.device.type, enabled=False):
+        copies = target.to(dtype)[..., None, :, :] @ symmetries.to(target.device, dtype)
+        return geodesic_distance_matrix(pred.to(dtype)[..., None, :, :], copies)

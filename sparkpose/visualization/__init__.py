@@ -7,7 +7,7 @@ from .drawing import (
     events_to_rgb,
     project_points,
 )
-from .pose_visualizer import (
+from .pose_overlay import (
     GT_COLOR,
     PRED_COLOR,
     render_pose_sample,

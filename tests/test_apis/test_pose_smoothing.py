@@ -1,4 +1,4 @@
-"""Temporal pose smoothing and flip-TTA merging, checked against exact rotations."""
+"""Temporal pose smoothing, checked against exact rotations."""
 import math
 
 import numpy as np
@@ -6,20 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sparkpose.apis import (
-    align_quaternion_signs,
-    mean_quaternion,
-    merge_flip_tta,
-    moving_average,
-    smooth_pose_sequence,
-    smooth_quaternions,
-)
-from sparkpose.structures import (
-    flip_pose_horizontal,
-    geodesic_distance_quaternion,
-    matrix_to_quaternion,
-    quaternion_to_matrix,
-)
+from sparkpose.apis import moving_average, smooth_pose_sequence, smooth_quaternions
+from sparkpose.structures import geodesic_distance_quaternion
 
 
 def axis_angle_quaternion(axis, angle):
@@ -99,15 +87,6 @@ def test_constant_sequences_are_unchanged():
     torch.testing.assert_close(q, quat.repeat(8, 1))
 
 
-def test_align_quaternion_signs_makes_neighbours_agree():
-    quats = tumbling_sequence()
-    assert ((quats[1:] * quats[:-1]).sum(-1) < 0).any()  # the canonical form jumps
-    aligned = align_quaternion_signs(quats)
-    assert ((aligned[1:] * aligned[:-1]).sum(-1) > 0).all()
-    torch.testing.assert_close(aligned.abs(), quats.abs())
-    torch.testing.assert_close(aligned[0], quats[0])
-
-
 def test_constant_rate_rotation_is_unchanged():
     truth = tumbling_sequence()
     for window in (3, 5, 9):
@@ -135,62 +114,3 @@ def test_smoothing_reduces_rotation_noise_and_ignores_signs():
 def test_smooth_pose_sequence_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match=r'\(10, 3\) and \(9, 4\)'):
         smooth_pose_sequence(torch.zeros(10, 3), torch.ones(9, 4))
-
-
-def test_mean_quaternion_is_halfway_and_sign_invariant():
-    axis = [0.2, 1.0, 0.3]
-    pair = axis_angle_quaternion(axis, [math.radians(10), math.radians(30)])
-    pair = pair * torch.tensor([[1.0], [-1.0]], dtype=torch.float64)
-    expected = axis_angle_quaternion(axis, math.radians(20))
-    assert rotation_angle(mean_quaternion(pair), expected) < 1e-9
-
-
-def random_pose(seed):
-    generator = torch.Generator().manual_seed(seed)
-    quat = F.normalize(torch.randn(5, 4, generator=generator, dtype=torch.float64), dim=-1)
-    translation = torch.randn(5, 3, generator=generator, dtype=torch.float64)
-    return translation + torch.tensor([0.0, 0.0, 6.0], dtype=torch.float64), quat
-
-
-def flipped(translation, quat, reflection=None):
-    rotation, translation = flip_pose_horizontal(quaternion_to_matrix(quat), translation,
-                                                 reflection)
-    return translation, matrix_to_quaternion(rotation)
-
-
-# S (plane x = 0), a plane mirror with an oblique normal, and an improper rotation
-# (reflection composed with a 90° turn) for which M⁻¹ ≠ M.
-OBLIQUE_NORMAL = F.normalize(torch.tensor([0.3, -0.8, 0.5], dtype=torch.float64), dim=0)
-REFLECTIONS = {
-    'default': None,
-    'oblique_plane': torch.eye(3, dtype=torch.float64) - 2 * torch.outer(OBLIQUE_NORMAL,
-                                                                          OBLIQUE_NORMAL),
-    'rotoreflection': [[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, -1.0]],
-}
-
-
-@pytest.mark.parametrize('name', REFLECTIONS)
-def test_flip_tta_of_the_exact_mirrored_pose_gives_the_pose_back(name):
-    reflection = REFLECTIONS[name]
-    translation, quat = random_pose(0)
-    flip_t, flip_q = flipped(translation, quat,
-                             None if reflection is None else torch.as_tensor(reflection))
-    assert (flip_t - translation).abs().max() > 0.1  # the mirrored pose differs
-    merged_t, merged_q = merge_flip_tta(translation, quat, flip_t, -flip_q, reflection)
-    torch.testing.assert_close(merged_t, translation)
-    assert rotation_angle(merged_q, quat).max() < 1e-9
-    assert (merged_q[:, 3] >= 0).all()
-
-
-def test_flip_tta_averages_two_different_predictions():
-    translation = torch.tensor([[0.2, -0.1, 6.0]])
-    quat = axis_angle_quaternion([0.0, 0.0, 1.0], [math.radians(10)])
-    other_t = torch.tensor([[0.4, -0.3, 6.2]])
-    other_q = axis_angle_quaternion([0.0, 0.0, 1.0], [math.radians(30)])
-    flip_t, flip_q = flipped(other_t.double(), other_q)
-    merged_t, merged_q = merge_flip_tta(translation, quat.float(), flip_t.float(),
-                                        flip_q.float())
-    assert merged_t.dtype == torch.float32
-    torch.testing.assert_close(merged_t, torch.tensor([[0.3, -0.2, 6.1]]))
-    expected = axis_angle_quaternion([0.0, 0.0, 1.0], [math.radians(20)])
-    assert rotation_angle(merged_q.double(), expected) < 1e-6

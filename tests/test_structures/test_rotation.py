@@ -6,14 +6,21 @@ import pytest
 import torch
 
 from sparkpose.structures import (
+    align_quaternion_signs,
+    axis_angle_to_matrix,
+    axis_angle_to_quaternion,
     canonical_quaternion,
+    chordal_mean_rotation,
     flip_pose_horizontal,
     geodesic_distance_matrix,
     geodesic_distance_quaternion,
     matrix_to_quaternion,
     matrix_to_rotation_6d,
+    mean_quaternion,
+    quaternion_multiply,
     quaternion_to_matrix,
     rotation_6d_to_matrix,
+    symmetric_geodesic_distances,
 )
 
 BATCH_SHAPES = [(), (7,), (2, 3, 5)]
@@ -160,3 +167,82 @@ def test_flip_pose_horizontal_negates_tx_qy_qz():
     np.testing.assert_allclose(rotation_m.numpy(), s @ rodrigues(axis, angle) @ reflection.numpy(),
                                atol=1e-12)
     np.testing.assert_allclose(np.linalg.det(rotation_m.numpy()), 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize('shape', BATCH_SHAPES)
+def test_quaternion_multiply_composes_rotations(shape):
+    rng = np.random.default_rng(4)
+    a = torch.from_numpy(axis_angle_quaternion(*random_axis_angle(shape, rng)))
+    b = torch.from_numpy(axis_angle_quaternion(*random_axis_angle(shape, rng)))
+    np.testing.assert_allclose(quaternion_to_matrix(quaternion_multiply(a, b)).numpy(),
+                               (quaternion_to_matrix(a) @ quaternion_to_matrix(b)).numpy(),
+                               atol=1e-12)
+    # Broadcasting: one quaternion against a batch.
+    identity = torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=torch.float64)
+    np.testing.assert_allclose(quaternion_multiply(identity, b).numpy(), b.numpy(), atol=0)
+
+
+@pytest.mark.parametrize('shape', BATCH_SHAPES)
+def test_axis_angle_matches_rodrigues(shape):
+    axis, angle = random_axis_angle(shape, np.random.default_rng(5))
+    rotvec = torch.from_numpy(axis * angle[..., None])
+    np.testing.assert_allclose(axis_angle_to_matrix(rotvec).numpy(), rodrigues(axis, angle),
+                               atol=1e-12)
+    np.testing.assert_allclose(axis_angle_to_quaternion(rotvec).numpy(),
+                               axis_angle_quaternion(axis, angle), atol=1e-12)
+
+
+def test_axis_angle_at_zero_is_identity_with_finite_gradient():
+    rotvec = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    quat = axis_angle_to_quaternion(rotvec)
+    np.testing.assert_array_equal(quat.detach().numpy(), [0, 0, 0, 1])
+    quat[:3].sum().backward()
+    # d(sin(θ/2)·axis)/d(rotvec) is I/2 at zero.
+    np.testing.assert_allclose(rotvec.grad.numpy(), [0.5, 0.5, 0.5], atol=1e-12)
+
+
+def test_align_quaternion_signs_makes_neighbours_agree():
+    angles = torch.arange(40, dtype=torch.float64) * math.radians(12)
+    quats = canonical_quaternion(axis_angle_to_quaternion(
+        angles[:, None] * torch.tensor([0.6, 0.0, 0.8], dtype=torch.float64)))
+    assert ((quats[1:] * quats[:-1]).sum(-1) < 0).any()  # the canonical form jumps
+    aligned = align_quaternion_signs(quats)
+    assert ((aligned[1:] * aligned[:-1]).sum(-1) > 0).all()
+    torch.testing.assert_close(aligned.abs(), quats.abs())
+    torch.testing.assert_close(aligned[0], quats[0])
+
+
+def test_mean_quaternion_is_halfway_and_sign_invariant():
+    axis = np.array([0.2, 1.0, 0.3]) / np.linalg.norm([0.2, 1.0, 0.3])
+    pair = torch.from_numpy(axis_angle_quaternion(np.stack([axis, axis]),
+                                                  np.radians([10.0, 30.0])))
+    pair = pair * torch.tensor([[1.0], [-1.0]], dtype=torch.float64)
+    expected = torch.from_numpy(axis_angle_quaternion(axis, np.radians(20.0)))
+    np.testing.assert_allclose(mean_quaternion(pair).numpy(), expected.numpy(), atol=1e-12)
+
+
+def test_chordal_mean_of_symmetric_spread_is_the_centre():
+    centre = axis_angle_to_matrix(torch.tensor([0.3, -1.2, 0.5], dtype=torch.float64))
+    offsets = axis_angle_to_matrix(torch.tensor(
+        [[0.4, 0, 0], [-0.4, 0, 0], [0, 0.7, 0], [0, -0.7, 0]], dtype=torch.float64))
+    mean = chordal_mean_rotation(centre @ offsets)
+    np.testing.assert_allclose(mean.numpy(), centre.numpy(), atol=1e-12)
+    assert torch.linalg.det(mean) == pytest.approx(1.0)
+
+
+def test_symmetric_geodesic_distances_measure_each_copy():
+    turn = axis_angle_to_matrix(torch.tensor([0.0, 0.0, math.pi], dtype=torch.float64))
+    symmetries = torch.stack((torch.eye(3, dtype=torch.float64), turn))
+    target = axis_angle_to_matrix(torch.tensor([[0.2, 0.1, -0.4]], dtype=torch.float64))
+    small = axis_angle_to_matrix(torch.tensor([0.0, 0.05, 0.0], dtype=torch.float64))
+    pred = target @ turn @ small  # 0.05 rad from the turned copy
+    distances = symmetric_geodesic_distances(pred, target, symmetries)
+    assert distances.shape == (1, 2)
+    assert distances[0, 1].item() == pytest.approx(0.05, abs=1e-6)
+    assert distances[0, 0].item() > 3.0
+
+
+def test_evaluation_margin_gives_exact_zero():
+    quat = torch.tensor([0.1, -0.2, 0.3, 0.9], dtype=torch.float64)
+    assert geodesic_distance_quaternion(quat, -quat, margin=0.0).item() == 0.0
+    assert geodesic_distance_quaternion(quat, quat).item() > 0  # training clamp

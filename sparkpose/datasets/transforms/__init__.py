@@ -5,11 +5,10 @@ from .formatting import PackPoseInputs
 from .representations import EventsToFrame, EventsToVoxelGrid
 from .target_crop import CropToTarget, crop_events, locate_target
 from .voxel_kernels import voxel_grid_fused, voxel_grid_reference
-from .voxel_noise import RandomVoxelNoise
 
 __all__ = [
     'CropToTarget', 'EventsToFrame', 'EventsToVoxelGrid', 'PackPoseInputs',
     'RandomEventDensity', 'RandomHorizontalFlip', 'RandomPolaritySwap', 'RandomTransform',
-    'RandomVoxelNoise', 'crop_events', 'locate_target', 'voxel_grid_fused',
+    'crop_events', 'locate_target', 'voxel_grid_fused',
     'voxel_grid_reference',
 ]

@@ -30,8 +30,8 @@ class PackPoseInputs:
         sparse: Pack ``inputs`` sparse: with DataLoader workers, ~10x less to hand to the
             main process for event voxel grids (~0.3 ms to extract per 10×256×256 grid);
             ``PoseDataPreprocessor`` densifies it on the model's device. Pair it with
-            ``collate_fn=dict(type='sparkpose.pose_collate')``. A dense grid (e.g. after
-            ``RandomVoxelNoise``) costs twice its dense size in this form.
+            ``collate_fn=dict(type='sparkpose.pose_collate')``. A dense grid costs twice
+            its dense size in this form (input noise belongs in ``PoseDataPreprocessor``).
     """
 
     def __init__(self, meta_keys: Sequence[str] = (

@@ -3,7 +3,11 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
-from sparkpose.structures import matrix_to_quaternion, quaternion_to_matrix
+from sparkpose.structures import (
+    chordal_mean_rotation,
+    matrix_to_quaternion,
+    quaternion_to_matrix,
+)
 
 from .pose_errors import summarize_pose_errors
 
@@ -23,11 +27,7 @@ def mean_pose(gt_t: ArrayLike, gt_q: ArrayLike) -> tuple[np.ndarray, np.ndarray]
     """
     gt_t = np.asarray(gt_t, np.float64).reshape(-1, 3)
     matrices = quaternion_to_matrix(torch.as_tensor(np.asarray(gt_q, np.float64).reshape(-1, 4)))
-    u, _, vh = torch.linalg.svd(matrices.mean(0))
-    # Flip the last singular direction if needed so the projection is a rotation (det +1).
-    d = torch.ones(3, dtype=torch.float64)
-    d[-1] = torch.sign(torch.linalg.det(u @ vh))
-    rotation = u @ torch.diag(d) @ vh
+    rotation = chordal_mean_rotation(matrices)
     return gt_t.mean(0), matrix_to_quaternion(rotation).numpy()
 
 

@@ -5,9 +5,14 @@ translations ``(..., 3)`` in metres, quaternions ``(..., 4)`` scalar-last (x, y,
 """
 import numpy as np
 import torch
+import torch.nn.functional as F
 from numpy.typing import ArrayLike
 
-from sparkpose.structures import matrix_to_quaternion
+from sparkpose.structures import (
+    geodesic_distance_quaternion,
+    matrix_to_quaternion,
+    quaternion_multiply,
+)
 
 # SPEED+ thresholds: errors below the ground truth's own precision count as zero.
 POSITION_THRESHOLD = 2.173e-3  # normalised position error ‖t̂ − t‖ / ‖t‖
@@ -22,24 +27,19 @@ def position_error(pred_t: ArrayLike, gt_t: ArrayLike) -> np.ndarray:
     return np.linalg.norm(np.asarray(pred_t, np.float64) - np.asarray(gt_t, np.float64), axis=-1)
 
 
+def _float64_tensor(values: ArrayLike) -> torch.Tensor:
+    return torch.tensor(np.asarray(values, np.float64))
+
+
 def rotation_error_deg(pred_q: ArrayLike, gt_q: ArrayLike) -> np.ndarray:
     """``2·acos(|<q̂, q>|)`` in degrees, shape ``(...)``; sign-invariant (q ≡ −q).
 
     Both quaternions are normalised first and the cosine is clamped to ``[0, 1]``, so
-    rounding cannot push ``acos`` out of its domain.
+    rounding cannot push ``acos`` out of its domain, and equal rotations score exactly 0.
     """
-    pred_q, gt_q = np.asarray(pred_q, np.float64), np.asarray(gt_q, np.float64)
-    pred_q = pred_q / np.linalg.norm(pred_q, axis=-1, keepdims=True)
-    gt_q = gt_q / np.linalg.norm(gt_q, axis=-1, keepdims=True)
-    dot = np.clip(np.abs((pred_q * gt_q).sum(-1)), 0.0, 1.0)
-    return np.degrees(2 * np.arccos(dot))
-
-
-def _quaternion_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamilton product ``a ⊗ b`` of scalar-last quaternions: ``R(a ⊗ b) = R(a) · R(b)``."""
-    av, aw, bv, bw = a[..., :3], a[..., 3:], b[..., :3], b[..., 3:]
-    return np.concatenate([aw * bv + bw * av + np.cross(av, bv),
-                           aw * bw - (av * bv).sum(-1, keepdims=True)], axis=-1)
+    angle = geodesic_distance_quaternion(_float64_tensor(pred_q), _float64_tensor(gt_q),
+                                         margin=0.0)
+    return np.degrees(angle.numpy())
 
 
 def rotation_error_sym_deg(pred_q: ArrayLike, gt_q: ArrayLike,
@@ -62,15 +62,13 @@ def rotation_error_sym_deg(pred_q: ArrayLike, gt_q: ArrayLike,
     if symmetries.ndim != 3 or symmetries.shape[1:] != (3, 3) or not len(symmetries):
         raise ValueError(f'symmetries have shape {symmetries.shape}; expected (S, 3, 3) '
                          f'rotation matrices with S >= 1')
-    pred_q, gt_q = np.asarray(pred_q, np.float64), np.asarray(gt_q, np.float64)
-    pred_q = pred_q / np.linalg.norm(pred_q, axis=-1, keepdims=True)
-    gt_q = gt_q / np.linalg.norm(gt_q, axis=-1, keepdims=True)
     # Quaternions of the S_k (the identity maps to exactly (0, 0, 0, 1), so that term equals
     # the plain error bit for bit); then q of R · S_k is q ⊗ s_k.
-    sym_q = matrix_to_quaternion(torch.tensor(symmetries)).numpy()  # copy: may be read-only
-    targets = _quaternion_product(gt_q[..., None, :], sym_q)  # (..., S, 4)
-    dot = np.clip(np.abs((pred_q[..., None, :] * targets).sum(-1)).max(-1), 0.0, 1.0)
-    return np.degrees(2 * np.arccos(dot))
+    sym_q = matrix_to_quaternion(torch.from_numpy(symmetries.copy()))
+    pred_q = F.normalize(_float64_tensor(pred_q), dim=-1)
+    copies = quaternion_multiply(F.normalize(_float64_tensor(gt_q), dim=-1)[..., None, :], sym_q)
+    angles = geodesic_distance_quaternion(pred_q[..., None, :], copies, margin=0.0)
+    return np.degrees(angles.amin(-1).numpy())
 
 
 def rotation_accuracy(errors_deg: ArrayLike,

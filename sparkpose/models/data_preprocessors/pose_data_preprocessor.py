@@ -5,7 +5,7 @@ import torch
 from mmengine.model import BaseDataPreprocessor
 
 from sparkpose.registry import MODELS
-from sparkpose.structures import SparseInputs
+from sparkpose.structures.sparse_inputs import SparseInputs, is_sparse_batch
 
 
 @MODELS.register_module()
@@ -14,14 +14,15 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
 
     Takes what ``pseudo_collate`` or ``pose_collate`` make of packed samples: a list of
     ``(C, H, W)`` tensors, a ``(B, C, H, W)`` tensor, or the same as
-    :class:`~sparkpose.datasets.sparse_inputs.SparseInputs` (one per sample or one per
+    :class:`~sparkpose.structures.SparseInputs` (one per sample or one per
     batch), which is densified on the device, so that only the non-zero cells travel
     there. Data samples are moved to the same device and otherwise passed through. Input
     scaling belongs to the representation transform, which knows what its channels mean.
 
-    In training, ``noise_prob`` adds the noise of ``RandomVoxelNoise`` here instead, on the
-    device (torch's RNG, seeded by the Runner): with sparse packing a noisy grid would
-    leave the worker fully dense, twice the size of a dense tensor.
+    In training, ``noise_prob`` adds uniform noise to the input on the device (torch's RNG,
+    seeded by the Runner): a dense, non-negative floor that keeps the network from relying
+    on exact zeros in empty cells. It lives here, not in the pipeline, because a noisy grid
+    is fully dense: packed sparse in a worker it would cost twice a dense tensor.
 
     Args:
         noise_prob: Probability, per sample, of adding uniform noise in
@@ -45,10 +46,7 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
             ``dict(inputs=(B, C, H, W) float32 tensor, data_samples=list or None)``.
         """
         inputs = data['inputs']
-        if isinstance(inputs, Sequence) and any(isinstance(x, SparseInputs) for x in inputs):
-            if not all(isinstance(x, SparseInputs) for x in inputs):
-                raise ValueError('PoseDataPreprocessor: a batch mixes dense and SparseInputs '
-                                 'inputs; use one PackPoseInputs(sparse=...) setting')
+        if isinstance(inputs, Sequence) and is_sparse_batch(inputs, 'PoseDataPreprocessor'):
             inputs = SparseInputs.stack(inputs)
         if isinstance(inputs, SparseInputs):
             inputs = inputs.to_dense(self.device, non_blocking=self._non_blocking)

@@ -11,9 +11,10 @@ from sparkpose.structures import (
     matrix_to_quaternion,
     quaternion_to_matrix,
     rotation_6d_to_matrix,
+    symmetric_geodesic_distances,
 )
 
-from ..losses import load_symmetries, symmetric_geodesic_distances
+from ..losses import load_symmetries
 from .base_pose_head import BasePoseHead
 
 _CLASSIFIER_KEYS = ('body_model', 'symmetries', 'loss_weight')

@@ -4,7 +4,6 @@ from .rotation_loss import (
     QuaternionRotationLoss,
     SymmetricGeodesicLoss,
     load_symmetries,
-    symmetric_geodesic_distances,
 )
 from .translation_loss import SmoothL1TranslationLoss
 from .uncertainty_weighted_loss import UncertaintyWeightedLoss
@@ -12,5 +11,4 @@ from .uncertainty_weighted_loss import UncertaintyWeightedLoss
 __all__ = [
     'BasePoseLoss', 'GeodesicRotationLoss', 'QuaternionRotationLoss', 'SmoothL1TranslationLoss',
     'SymmetricGeodesicLoss', 'UncertaintyWeightedLoss', 'load_symmetries',
-    'symmetric_geodesic_distances',
 ]

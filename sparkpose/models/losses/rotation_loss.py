@@ -13,6 +13,7 @@ from sparkpose.structures import (
     geodesic_distance_quaternion,
     load_body_model,
     quaternion_to_matrix,
+    symmetric_geodesic_distances,
 )
 
 from .base_loss import BasePoseLoss
@@ -44,26 +45,6 @@ def load_symmetries(body_model: str | None = None,
     else:
         matrices = check_symmetries(symmetries, owner)
     return torch.as_tensor(np.array(matrices), dtype=torch.float32)
-
-
-def symmetric_geodesic_distances(pred: torch.Tensor, target: torch.Tensor,
-                                 symmetries: torch.Tensor) -> torch.Tensor:
-    """Angles ``d(R̂, R·S_k)`` to every symmetric copy of the target, in radians.
-
-    Float32 or wider with the cosine clamped, like ``geodesic_distance_matrix``.
-
-    Args:
-        pred: ``(B, 3, 3)`` predicted rotations.
-        target: ``(B, 3, 3)`` target rotations.
-        symmetries: ``(S, 3, 3)`` body-frame symmetries.
-
-    Returns:
-        ``(B, S)`` angles in ``[0, π]``.
-    """
-    dtype = torch.promote_types(torch.promote_types(pred.dtype, target.dtype), torch.float32)
-    with torch.autocast(device_type=pred.device.type, enabled=False):
-        copies = target.to(dtype)[..., None, :, :] @ symmetries.to(target.device, dtype)
-        return geodesic_distance_matrix(pred.to(dtype)[..., None, :, :], copies)
 
 
 @MODELS.register_module()

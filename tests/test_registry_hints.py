@@ -1,4 +1,4 @@
-"""Registries: misspelt types and arguments fail naming the closest valid ones."""
+"""Registry hints: misspelt types and arguments fail naming the closest valid ones."""
 import inspect
 import uuid
 from pathlib import Path
@@ -10,11 +10,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from sparkpose.models.backbones import VoxelCNN
-from sparkpose.registry import (
-    DATASETS,
-    HOOKS,
-    MODELS,
-    RUNNERS,
+from sparkpose.registry import DATASETS, HOOKS, MODELS, RUNNERS
+from sparkpose.registry_hints import (
     SparkposeRegistry,
     UnknownArgumentError,
     UnknownTypeError,
