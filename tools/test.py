@@ -34,6 +34,9 @@ def parse_args() -> argparse.Namespace:
                         'into DIR, relative to <work_dir>/<timestamp> unless absolute')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
                         help='override config settings, e.g. test_dataloader.batch_size=8')
+    parser.add_argument('--verbose', action='store_true',
+                        help='also print the environment, config and hook order (always in '
+                        'the log file)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -76,7 +79,8 @@ def add_show_hook(cfg: Config, show_dir: str) -> None:
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command-line options to ``cfg``."""
-    apply_common_options(cfg, args.config, args.cfg_options, args.launcher, args.work_dir)
+    apply_common_options(cfg, args.config, args.cfg_options, args.launcher, args.work_dir,
+                         args.verbose)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     if args.out:

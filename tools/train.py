@@ -37,6 +37,9 @@ def parse_args() -> argparse.Namespace:
                         help='deterministic algorithms (bit-identical reruns and resumes)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
                         help='override config settings, e.g. train_cfg.max_epochs=5')
+    parser.add_argument('--verbose', action='store_true',
+                        help='also print the environment, config and hook order (always in '
+                        'the log file)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK instead.
@@ -49,7 +52,8 @@ def parse_args() -> argparse.Namespace:
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command-line options to ``cfg``."""
-    apply_common_options(cfg, args.config, args.cfg_options, args.launcher, args.work_dir)
+    apply_common_options(cfg, args.config, args.cfg_options, args.launcher, args.work_dir,
+                         args.verbose)
 
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None

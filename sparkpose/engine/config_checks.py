@@ -58,16 +58,20 @@ def check_config_keys(cfg: Mapping | Config, option_keys: Iterable[str] = ()) ->
 
 
 def apply_common_options(cfg: Config, config_path: str, cfg_options: Mapping | None,
-                         launcher: str, work_dir: str | None) -> Config:
+                         launcher: str, work_dir: str | None, verbose: bool = False) -> Config:
     """Apply the options ``tools/train.py`` and ``tools/test.py`` share, typos refused.
 
     ``--cfg-options`` are checked and merged, the launcher recorded, and the work dir set
-    (default ``work_dirs/<config name>``, as in mmpose/mmdet).
+    (default ``work_dirs/<config name>``, as in mmpose/mmdet). ``verbose`` sets
+    ``log_level='DEBUG'``, which also prints the environment, config and hook order that
+    the console otherwise leaves to the log file.
     """
     check_config_keys(cfg, cfg_options or ())
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.launcher = launcher
+    if verbose:
+        cfg.log_level = 'DEBUG'
     if work_dir:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:

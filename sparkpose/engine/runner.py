@@ -1,13 +1,14 @@
 """sparkpose's Runner: mmengine's, with safe checkpoint I/O and CPU fallbacks (AMP, DDP)."""
 import datetime
 import glob
+import logging
 import os.path as osp
 import re
 from collections.abc import Callable
 
 import torch
 from mmengine.dist import is_distributed, is_main_process
-from mmengine.logging import print_log
+from mmengine.logging import MMLogger, print_log
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 from mmengine.registry import MODEL_WRAPPERS
@@ -20,6 +21,7 @@ from sparkpose.registry import RUNNERS
 
 from .checkpoint import ATOMIC_BACKEND, find_unsafe_globals, load_checkpoint_safely
 from .optim_wrappers import fall_back_to_fp32
+from .startup_log import shorten_startup_log
 
 
 def find_resumable_checkpoint(work_dir: str) -> str | None:
@@ -86,9 +88,19 @@ class SparkposeRunner(Runner):
       ``last_checkpoint`` pointer (:func:`find_resumable_checkpoint`).
     - **AMP without a GPU**: an ``AmpOptimWrapper``-type config on a CPU-only machine
       trains in float32 with one warning instead of failing mmengine's GPU assertion.
+    - **A short start-up log**: environment, config and hook order go to the log file only
+      unless ``log_level='DEBUG'``.
     - **DDP without a GPU** (``--launcher pytorch``): the process group uses gloo where the
       config says nccl, and the model is wrapped as a CPU module (``device_ids=None``).
     """
+
+    def build_logger(self, log_level: int | str = 'INFO', log_file: str | None = None,
+                     **kwargs) -> MMLogger:
+        """mmengine's logger with a short console start-up (:mod:`.startup_log`)."""
+        log_file = log_file or osp.join(self._log_dir, f'{self.timestamp}.log')
+        logger = super().build_logger(log_level=log_level, log_file=log_file, **kwargs)
+        shorten_startup_log(logger, log_file, verbose=log_level in ('DEBUG', logging.DEBUG))
+        return logger
 
     def setup_env(self, env_cfg: dict) -> None:
         """mmengine's set-up; without a GPU, join the process group on gloo first."""

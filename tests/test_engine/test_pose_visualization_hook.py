@@ -34,10 +34,18 @@ class RecordingVisualizer:
         self.images.append((name, image.shape, step))
 
 
+class RecordingLogger:
+    def __init__(self):
+        self.messages = []
+
+    def info(self, message):
+        self.messages.append(message)
+
+
 def _stub_runner(tmp_path: Path, epoch: int = 3) -> SimpleNamespace:
     model = SimpleNamespace(data_preprocessor=MODELS.build(dict(type='PoseDataPreprocessor')))
     return SimpleNamespace(log_dir=str(tmp_path), epoch=epoch, model=model,
-                           visualizer=RecordingVisualizer())
+                           visualizer=RecordingVisualizer(), logger=RecordingLogger())
 
 
 def _batch(num: int, form: str = 'list') -> tuple[dict, list[PoseDataSample]]:
@@ -76,8 +84,14 @@ def test_validation_every_interval_with_a_cap_across_batches(tmp_path):
             for i, sample in enumerate(outputs):
                 sample.set_metainfo(dict(label_index=2 * batch_idx + i))
             hook.after_val_iter(runner, batch_idx, data_batch, outputs)
+        hook.after_val_epoch(runner)
         if run == 1:  # interval=2: the first validation draws nothing
             assert not (tmp_path / 'vis').exists() and not runner.visualizer.images
+            assert not runner.logger.messages
+    # The folder and the TensorBoard command are said once.
+    assert len(runner.logger.messages) == 1
+    assert str(tmp_path / 'vis') in runner.logger.messages[0]
+    assert f'tensorboard --logdir {tmp_path / "vis_data"}' in runner.logger.messages[0]
     folder = tmp_path / 'vis' / 'epoch_3'
     assert _pngs(folder) == ['RT010_000.png', 'RT010_001.png', 'RT010_002.png']
     assert runner.visualizer.images == [(f'val_RT010_00{i}', (144, 256, 3), 3) for i in range(3)]
@@ -105,6 +119,8 @@ def test_test_mode_draws_only_with_test_out_dir(tmp_path):
             sample.set_metainfo(dict(label_index=2 * batch_idx + i))
         hook.after_test_iter(runner, batch_idx, data_batch, outputs)
     assert _pngs(tmp_path / 'show') == ['RT010_000.png', 'RT010_001.png', 'RT010_002.png']
+    hook.after_test_epoch(runner)
+    assert runner.logger.messages[-1].endswith(f'drew 3 test windows into {tmp_path / "show"}')
     picture = np.asarray(Image.open(tmp_path / 'show' / 'RT010_000.png'))
     assert _has(picture, PRED_COLOR) and not _has(picture, GT_COLOR)
     assert not runner.visualizer.images  # test pictures go to files only

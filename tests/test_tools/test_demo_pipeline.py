@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -15,6 +16,12 @@ def run(*args: str) -> str:
     result = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
+
+
+def row(table: str, name: str) -> list[float]:
+    """The numbers of the table row ``name`` (model, baseline, ...)."""
+    line = next(line for line in table.splitlines() if line.startswith(f'| {name} |'))
+    return [float(cell) for cell in line.strip('|').split('|')[1:] if cell.strip() != '-']
 
 
 def scalar_tags(work_dir: Path) -> set[str]:
@@ -67,3 +74,17 @@ def test_train_test_and_compare(synthetic_root, load_tool, tmp_path):
     assert 'mean-pose baseline' in table and 'random rotation' in table
     # The generator writes body.json: the rows modulo symmetry are there (16 rows + header).
     assert 'rotation error mod symmetry (deg), mean' in table and table.count('\n') == 17
+    # Two epochs on three trajectories learn too little to beat a baseline (that is what
+    # `make demo` shows); here every figure must agree with the predictions it came from.
+    columns = rows[0].split(',')
+    values = np.array([[float(v) for v in line.split(',')[2:]] for line in rows[1:]])
+    pred, gt = values[:, :7], values[:, [columns.index(c) - 2 for c in (
+        'gt_Tx', 'gt_Ty', 'gt_Tz', 'gt_Qx', 'gt_Qy', 'gt_Qz', 'gt_Qw')]]
+    pos_err = np.linalg.norm(pred[:, :3] - gt[:, :3], axis=1)
+    rot_err = np.degrees(2 * np.arccos(np.clip(np.abs((pred[:, 3:] * gt[:, 3:]).sum(1)), 0, 1)))
+    assert metrics['pose/pos_err_m_median'] == pytest.approx(np.median(pos_err), abs=1e-6)
+    assert metrics['pose/rot_err_deg_mean'] == pytest.approx(rot_err.mean(), abs=1e-3)
+    assert row(table, 'position error (m), median')[0] == pytest.approx(
+        metrics['pose/pos_err_m_median'], abs=1e-3)
+    assert row(table, 'rotation error (deg), mean')[0] == pytest.approx(
+        metrics['pose/rot_err_deg_mean'], abs=1e-3)

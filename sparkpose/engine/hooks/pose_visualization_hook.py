@@ -97,6 +97,20 @@ class PoseVisualizationHook(Hook):
         for name, image in self._render(runner, data_batch, outputs, self.max_test_samples):
             self._save(image, osp.join(folder, f'{name}.png'))
 
+    def after_val_epoch(self, runner, metrics: dict | None = None) -> None:
+        """Say once where the validation pictures go (the first run that drew some)."""
+        if self._drawn and self._val_runs == self.interval:
+            runner.logger.info(
+                f'PoseVisualizationHook: validation pictures in '
+                f'{osp.join(runner.log_dir, self.out_dir)}/epoch_<e>/ and in TensorBoard '
+                f'(tensorboard --logdir {osp.join(runner.log_dir, "vis_data")})')
+
+    def after_test_epoch(self, runner, metrics: dict | None = None) -> None:
+        """Say where the test pictures went."""
+        if self.test_out_dir is not None:
+            runner.logger.info(f'PoseVisualizationHook: drew {self._drawn} test windows into '
+                               f'{osp.join(runner.log_dir, self.test_out_dir)}')
+
     def _render(self, runner, data_batch: dict, outputs: Sequence[PoseDataSample],
                 limit: int | None) -> list[tuple[str, np.ndarray]]:
         """``(id, picture)`` of the batch's samples that are still within ``limit``."""
