@@ -117,7 +117,8 @@ def test_two_process_training_on_cpu(synthetic_root, tmp_path):
                'val_evaluator=None', 'default_hooks.checkpoint.save_best=None',
                'default_hooks.logger.interval=1']
     env = dict(os.environ, PORT=str(free_port()), PYTHON=sys.executable,
-               PYTHONPATH=str(Path(__file__).parent), CUDA_VISIBLE_DEVICES='',
+               PYTHONPATH=os.pathsep.join(map(str, (Path(__file__).parent, REPO / "tests"))),
+               CUDA_VISIBLE_DEVICES='',
                OMP_NUM_THREADS='1')
     result = subprocess.run(
         ['bash', str(REPO / 'tools' / 'dist_train.sh'), str(config), '2',

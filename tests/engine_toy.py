@@ -2,7 +2,7 @@
 
 Importing this module registers ``ToyPoseModel``, ``ToyPoseDataset`` and ``ToyMSEMetric`` in
 sparkpose's registries (tests run in-process import it; the tool tests pass it through
-``custom_imports`` with ``tests/test_engine`` on ``PYTHONPATH``).
+``custom_imports`` with ``tests/`` on ``PYTHONPATH``).
 """
 import copy
 import uuid

@@ -1,5 +1,4 @@
-"""tools/train.py and tools/test.py end to end on the toy config (subprocesses)."""
-import importlib.util
+"""tools/train.py (and tools/test.py after it) end to end on the toy config, in subprocesses."""
 import json
 import os
 import subprocess
@@ -27,7 +26,7 @@ def _write_config(tmp_path: Path, **overrides) -> Path:
 
 def _run(tool: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(Path(__file__).parent), os.environ.get('PYTHONPATH', '')]))
+        [str(REPO / 'tests'), os.environ.get('PYTHONPATH', '')]))  # engine_toy
     return subprocess.run([sys.executable, str(TOOLS / tool), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
@@ -53,10 +52,17 @@ def test_train_resume_and_test(tmp_path):
     assert not (work_dir / 'epoch_1.pth').exists()  # max_keep_ckpts=2
     assert [p.name for p in work_dir.glob('best_toy_mse_epoch_*.pth')]
 
+    # The console start-up is short; the log file keeps the environment and config.
+    assert 'System environment' not in log and 'Hooks will be executed' not in log
+    assert 'FileClient' not in log
+    (log_file,) = sorted(work_dir.glob('*/*.log'))[-1:]
+    assert 'System environment' in log_file.read_text() and str(log_file) in log
+
     test_dir = tmp_path / 'test'
-    _ok(_run('test.py', str(config), str(work_dir / 'epoch_3.pth'), '--work-dir',
-             str(test_dir), cwd=tmp_path))
+    test_log = _ok(_run('test.py', str(config), str(work_dir / 'epoch_3.pth'), '--work-dir',
+                        str(test_dir), '--cfg-options', 'log_level=INFO', cwd=tmp_path))
     (metrics_file,) = test_dir.glob('*/metrics.json')
+    assert f'Metrics written to {metrics_file}' in test_log
     report = json.loads(metrics_file.read_text())
     assert report['checkpoint'] == str(work_dir / 'epoch_3.pth')
     assert 0 < report['metrics']['toy/mse'] < 100
@@ -76,31 +82,3 @@ def test_train_names_a_misspelt_override(tmp_path):
     assert result.returncode != 0
     assert 'train_cfg has no key' in result.stderr
     assert 'did you mean train_cfg.max_epochs' in result.stderr
-
-
-def _load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(f'sparkpose_tool_{name}', TOOLS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.mark.parametrize('evaluator, expected', [
-    (dict(type='PoseMetric'), [dict(type='PoseMetric')]),
-    ([dict(type='PoseMetric')], [dict(type='PoseMetric')]),
-    (dict(type='Evaluator', metrics=dict(type='PoseMetric')), None),
-])
-def test_out_appends_the_dump_metric(evaluator, expected):
-    cfg = Config(dict(test_evaluator=evaluator))
-    _load_tool('test').add_dump_metric(cfg, 'preds.csv')
-    dump = dict(type='DumpPosePredictions', out_file='preds.csv')
-    if expected is None:  # an Evaluator config: the metric goes into its list
-        assert cfg.test_evaluator.to_dict() == dict(type='Evaluator',
-                                                    metrics=[dict(type='PoseMetric'), dump])
-    else:
-        assert [dict(m) for m in cfg.test_evaluator] == [*expected, dump]
-
-
-def test_out_must_be_csv():
-    with pytest.raises(ValueError, match='.csv'):
-        _load_tool('test').add_dump_metric(Config(dict(test_evaluator=[])), 'preds.json')
