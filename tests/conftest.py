@@ -16,6 +16,7 @@ from sparkpose.simulation.spades_writer import (
     write_split_files,
 )
 
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip tests marked ``cuda`` where no CUDA device exists (they run where one does)."""
     if torch.cuda.is_available():
