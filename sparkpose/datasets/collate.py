@@ -9,7 +9,7 @@ from mmengine.structures import BaseDataElement
 from torch.utils.data import get_worker_info
 
 from sparkpose.registry import FUNCTIONS
-from sparkpose.structures.sparse_inputs import SparseInputs
+from sparkpose.structures import PACKED_INPUTS, SparseInputs, WindowEvents
 
 
 def _empty(size: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
@@ -24,13 +24,15 @@ def _empty(size: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
     return torch.empty(0, dtype=dtype).set_(storage, 0, tuple(size))
 
 
-def _collate_inputs(inputs: list) -> torch.Tensor | SparseInputs | list:
-    """One ``(B, C, H, W)`` tensor or SparseInputs; a list if the samples differ."""
-    if all(isinstance(x, SparseInputs) for x in inputs):
-        return SparseInputs.stack(inputs, empty=_empty)
-    if any(isinstance(x, SparseInputs) for x in inputs):
-        raise ValueError('pose_collate: a batch mixes dense and SparseInputs inputs; use one '
-                         'PackPoseInputs(sparse=...) setting for the whole dataset')
+def _collate_inputs(inputs: list) -> torch.Tensor | SparseInputs | WindowEvents | list:
+    """One ``(B, C, H, W)`` tensor, SparseInputs or WindowEvents; a list if samples differ."""
+    for packed in PACKED_INPUTS:
+        if all(isinstance(x, packed) for x in inputs):
+            return packed.stack(inputs, empty=_empty)
+    if any(isinstance(x, PACKED_INPUTS) for x in inputs):
+        raise ValueError(f'pose_collate: a batch mixes input forms '
+                         f'{sorted({type(x).__name__ for x in inputs})}; use one '
+                         f'representation and PackPoseInputs setting for the whole dataset')
     if all(isinstance(x, torch.Tensor) for x in inputs) and len(
             {(x.shape, x.dtype) for x in inputs}) == 1:
         batch = _empty((len(inputs), *inputs[0].shape), inputs[0].dtype)
@@ -65,8 +67,9 @@ def pose_collate(data_batch: Sequence[dict]) -> dict:
     dense 10×256×256 grid. This collate returns what ``pseudo_collate`` does, except:
 
     * ``inputs``: dense ``(C, H, W)`` tensors are stacked into one ``(B, C, H, W)``
-      tensor, :class:`SparseInputs` into one of shape ``(B, C, H, W)``; in a worker both
-      are built directly in shared memory (inputs of different shapes stay a list);
+      tensor, :class:`SparseInputs` into one of shape ``(B, C, H, W)``,
+      :class:`WindowEvents` into one batch of events; in a worker all are built directly
+      in shared memory (inputs of different shapes stay a list);
     * ``data_samples``: a tensor field that every sample has with one shape and dtype
       (``gt_t``, ``gt_q``) becomes rows of one tensor, each sample keeping its row (a
       view), so the field of a batch travels as one segment.
@@ -80,7 +83,8 @@ def pose_collate(data_batch: Sequence[dict]) -> dict:
         data_batch: Samples from :class:`~sparkpose.datasets.transforms.PackPoseInputs`.
 
     Returns:
-        ``dict(inputs=Tensor (B, C, H, W) or SparseInputs, data_samples=list, ...)``.
+        ``dict(inputs=Tensor (B, C, H, W), SparseInputs or WindowEvents,
+        data_samples=list, ...)``.
     """
     batch = pseudo_collate(list(data_batch))
     if 'inputs' in batch:

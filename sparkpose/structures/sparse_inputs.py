@@ -118,6 +118,11 @@ class SparseInputs:
             device, non_blocking=non_blocking)
         return dense.view(self.shape)
 
+    def pin_memory(self) -> 'SparseInputs':
+        """A copy in page-locked memory (what ``DataLoader(pin_memory=True)`` calls), so
+        that ``to_dense(..., non_blocking=True)`` copies asynchronously."""
+        return SparseInputs(self.indices.pin_memory(), self.values.pin_memory(), self.shape)
+
     @property
     def numel(self) -> int:
         """Number of cells of the dense tensor."""

@@ -14,7 +14,8 @@ size (never a full-resolution grid followed by a resize):
   (docs/conventions.md) and matches the intrinsics scaling ``diag(W_in/W, H_in/H, 1)·K``.
 
 No normalisation: the grid's total weight equals the number of events. ``num_bins = 1``
-gives plain per-polarity event counts (the event frame).
+gives plain per-polarity event counts (the event frame). The same grid on a torch device
+(a batch at a time) is :func:`sparkpose.structures.window_events.voxel_grid_torch`.
 """
 import numba
 import numpy as np

@@ -5,7 +5,7 @@ import torch
 from mmengine.model import BaseDataPreprocessor
 
 from sparkpose.registry import MODELS
-from sparkpose.structures import SparseInputs
+from sparkpose.structures import PACKED_INPUTS
 
 
 @MODELS.register_module()
@@ -16,8 +16,10 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
     ``(C, H, W)`` tensors, a ``(B, C, H, W)`` tensor, or the same as
     :class:`~sparkpose.datasets.sparse_inputs.SparseInputs` (one per sample or one per
     batch), which is densified on the device, so that only the non-zero cells travel
-    there. Data samples are moved to the same device and otherwise passed through. Input
-    scaling belongs to the representation transform, which knows what its channels mean.
+    there, or a window's raw events as :class:`~sparkpose.structures.WindowEvents`, whose
+    voxel grid is built on the device. Data samples are moved to the same device and
+    otherwise passed through. Input scaling belongs to the representation transform, which
+    knows what its channels mean.
 
     In training, ``noise_prob`` adds the noise of ``RandomVoxelNoise`` here instead, on the
     device (torch's RNG, seeded by the Runner): with sparse packing a noisy grid would
@@ -45,12 +47,14 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
             ``dict(inputs=(B, C, H, W) float32 tensor, data_samples=list or None)``.
         """
         inputs = data['inputs']
-        if isinstance(inputs, Sequence) and any(isinstance(x, SparseInputs) for x in inputs):
-            if not all(isinstance(x, SparseInputs) for x in inputs):
-                raise ValueError('PoseDataPreprocessor: a batch mixes dense and SparseInputs '
-                                 'inputs; use one PackPoseInputs(sparse=...) setting')
-            inputs = SparseInputs.stack(inputs)
-        if isinstance(inputs, SparseInputs):
+        if isinstance(inputs, Sequence) and any(isinstance(x, PACKED_INPUTS) for x in inputs):
+            forms = {type(x) for x in inputs}
+            if len(forms) != 1:
+                raise ValueError(f'PoseDataPreprocessor: a batch mixes input forms '
+                                 f'{sorted(form.__name__ for form in forms)}; use one '
+                                 f'representation and PackPoseInputs setting')
+            inputs = forms.pop().stack(inputs)
+        if isinstance(inputs, PACKED_INPUTS):
             inputs = inputs.to_dense(self.device, non_blocking=self._non_blocking)
         elif isinstance(inputs, Sequence):
             shapes = {tuple(x.shape) for x in inputs}
