@@ -77,10 +77,14 @@ class WindowEvents:
         """One window's events ``events['x'|'y'|'t'|'p']`` (numpy) in compact form.
 
         Raises:
-            ValueError: An event lies outside the sensor or ``(t_start, t_end]``, or the
-                sensor or the window does not fit the compact dtypes.
+            ValueError: The arrays differ in length, an event lies outside the sensor or
+                ``(t_start, t_end]``, or the sensor or the window does not fit the compact
+                dtypes.
         """
         x, y, t, p = (np.asarray(events[k]) for k in 'xytp')
+        if not len(x) == len(y) == len(t) == len(p):  # the numba pass indexes all with x's
+            raise ValueError(f'WindowEvents: events x, y, t, p differ in length: {len(x)}, '
+                             f'{len(y)}, {len(t)}, {len(p)}')
         t_start, t_end = (int(v) for v in window_us)
         sensor_w, sensor_h = spec.sensor_size
         if max(sensor_w, sensor_h) > np.iinfo(np.int16).max + 1 \

@@ -73,6 +73,8 @@ def test_compact_form_is_9_bytes_per_event_and_checks_the_window():
     with pytest.raises(ValueError, match=r'2 events outside the sensor \(1280, 720\) or the '
                                          r'window \(0, 100000\]'):
         WindowEvents.from_window(events, (0, 100_000), spec)
+    with pytest.raises(ValueError, match='differ in length: 10000, 10000, 10000, 9999'):
+        WindowEvents.from_window(dict(events, p=events['p'][1:]), (0, 100_000), spec)
     with pytest.raises(ValueError, match='different grid specs'):
         WindowEvents.stack([packed, WindowEvents.from_window(
             _window(rng, 10, 0, 100), (0, 100), GridSpec(4, SENSOR, (256, 256)))])
