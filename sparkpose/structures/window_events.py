@@ -19,8 +19,9 @@ import torch
 # Accumulating n non-negative float32 weights (each rounded once from float64) stays
 # within (n + 1)·2⁻²⁴ of the exact sum, relative; n <= 160 keeps that under 1e-5.
 FLOAT32_MAX_EVENTS_PER_CELL = 160
-# Storage of one event: x, y int16, time since the window start int32, polarity bool.
-EVENT_DTYPES = dict(x=torch.int16, y=torch.int16, dt=torch.int32, p=torch.bool)
+# The tensors of a WindowEvents: per event (x, y int16, dt int32, p bool: 9 bytes), then
+# per window (counts, spans int64).
+FIELDS = ('x', 'y', 'dt', 'p', 'counts', 'spans')
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ class WindowEvents:
             raise ValueError(f'WindowEvents.stack: windows of one batch have different grid '
                              f'specs {sorted(map(repr, specs))}; use one representation')
         fields = {}
-        for name in (*EVENT_DTYPES, 'counts', 'spans'):
+        for name in FIELDS:
             parts = [getattr(item, name).numpy() for item in items]
             out = empty((sum(len(part) for part in parts),), dtype=getattr(items[0], name).dtype)
             # numpy copies in one thread; see SparseInputs.stack for why not torch's.
@@ -127,7 +128,7 @@ class WindowEvents:
                  non_blocking: bool = False) -> torch.Tensor:
         """The float32 grid ``(B, 2·num_bins, H_in, W_in)`` built on ``device``."""
         moved = {name: getattr(self, name).to(device, non_blocking=non_blocking)
-                 for name in (*EVENT_DTYPES, 'counts', 'spans')}
+                 for name in FIELDS}
         grid = voxel_grid_torch(**moved, num_events=self.num_events, spec=self.spec)
         return grid.log1p() if self.spec.log1p else grid
 
@@ -135,7 +136,7 @@ class WindowEvents:
         """A copy in page-locked memory (what ``DataLoader(pin_memory=True)`` calls), so
         that ``to_dense(..., non_blocking=True)`` copies asynchronously."""
         return WindowEvents(*(getattr(self, name).pin_memory()
-                              for name in (*EVENT_DTYPES, 'counts', 'spans')), spec=self.spec)
+                              for name in FIELDS), spec=self.spec)
 
     @property
     def num_events(self) -> int:
@@ -145,8 +146,8 @@ class WindowEvents:
     @property
     def nbytes(self) -> int:
         """Bytes of the stored form."""
-        return sum(t.element_size() * t.numel() for t in (
-            self.x, self.y, self.dt, self.p, self.counts, self.spans))
+        return sum(getattr(self, name).element_size() * getattr(self, name).numel()
+                   for name in FIELDS)
 
     def __len__(self) -> int:
         """Number of windows (the batch size of a batch)."""
