@@ -149,10 +149,12 @@ def test_discard_pending_step_resets_a_half_done_amp_step(monkeypatch, hub):
     the next one."""
     model = _model()
     wrapper = _cpu_amp_wrapper(model, monkeypatch, hub)
+    wrapper._pending_losses.append(_loss(model).detach() * float('nan'))  # a failed batch's
     wrapper.backward(_loss(model))  # scaled by the wrapper
     wrapper.loss_scaler.unscale_(wrapper.optimizer)  # ...and then the step failed
     wrapper.discard_pending_step()
     assert all(p.grad is None for p in model.parameters())
+    assert not wrapper._pending_losses  # the failed batch's loss does not veto the next step
     before = model[0].weight.detach().clone()
     wrapper.update_params(_loss(model))
     assert not torch.equal(before, model[0].weight)

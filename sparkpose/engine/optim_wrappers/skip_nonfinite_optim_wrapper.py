@@ -52,7 +52,8 @@ class SkipNonFiniteMixin:
         self.max_consecutive_nonfinite = max_consecutive_nonfinite
         self.check_grads = check_grads
         self.consecutive_nonfinite = 0
-        # Losses back-propagated since the last step, and whether all were finite (device).
+        # Losses back-propagated since the last step (detached, on the device): checked at
+        # the step.
         self._pending_losses: list[torch.Tensor] = []
 
     def update_params(self, loss: torch.Tensor, step_kwargs: dict | None = None,
@@ -80,7 +81,9 @@ class SkipNonFiniteMixin:
         super().step(**kwargs)
 
     def discard_pending_step(self) -> None:
-        """Forget a step that failed half-way (e.g. out of memory): gradients, scaler state."""
+        """Forget a step that failed half-way (e.g. out of memory): its losses, gradients and
+        scaler state."""
+        self._pending_losses = []
         self.zero_grad()
         scaler = getattr(self, 'loss_scaler', None)
         if scaler is not None:
