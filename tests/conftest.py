@@ -7,6 +7,7 @@ from types import ModuleType
 import h5py
 import numpy as np
 import pytest
+import torch
 
 from sparkpose.simulation.spades_writer import (
     make_labels,
@@ -14,6 +15,17 @@ from sparkpose.simulation.spades_writer import (
     write_spades_file,
     write_split_files,
 )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip tests marked ``cuda`` where no CUDA device exists (they run where one does)."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason='needs a CUDA device (torch.cuda.is_available() is False)')
+    for item in items:
+        if item.get_closest_marker('cuda') is not None:
+            item.add_marker(skip)
+
 
 TICKS_PER_LABEL = {'100us': 1000, 'us': 100_000}  # 10 Hz labels in each tick unit
 

@@ -3,6 +3,7 @@
 Examples:
     python tools/train.py configs/voxelcnn/rot6d_voxelcnn_1xb32-30e_synthetic-128x128.py
     python tools/train.py CONFIG --amp --resume            # resume the latest checkpoint
+    python tools/train.py CONFIG --amp --compile           # torch.compile the forward
     python tools/train.py CONFIG --resume work_dirs/x/epoch_3.pth  # resume this checkpoint
     python tools/train.py CONFIG --cfg-options train_cfg.max_epochs=40 randomness.seed=1
     torchrun --nproc-per-node 2 tools/train.py CONFIG --launcher pytorch
@@ -29,6 +30,9 @@ def parse_args() -> argparse.Namespace:
                         help='mixed-precision training (GPU only; float32 elsewhere)')
     parser.add_argument('--amp-dtype', choices=AMP_DTYPES, default='float16',
                         help='autocast dtype for --amp (float16 uses dynamic loss scaling)')
+    parser.add_argument('--compile', action='store_true',
+                        help="torch.compile the model's forward (first iterations are slow "
+                        'while it compiles; off by default)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by total batch size / '
                         'auto_scale_lr.base_batch_size')
@@ -62,6 +66,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     if args.amp:
         cfg.optim_wrapper = enable_amp(cfg.optim_wrapper, args.amp_dtype)
+
+    if args.compile:
+        cfg.compile = True
 
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):

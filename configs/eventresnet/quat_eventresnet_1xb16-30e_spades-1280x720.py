@@ -8,11 +8,19 @@ _base_ = [
 ]
 
 input_size = None  # sensor resolution
+# A 10×720×1280 grid is 36.9 MB; built in a worker it starved the GPU (83 % of an
+# iteration waiting for data). The workers hand over the window's events instead (9 bytes
+# per event) and the data preprocessor builds the grid on the GPU, from pinned memory.
 train_pipeline = [
-    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size),
-    dict(type='PackPoseInputs', sparse=True),
+    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, on_device=True),
+    dict(type='PackPoseInputs'),
 ]
 test_pipeline = train_pipeline
-train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(batch_size=16, dataset=dict(pipeline=test_pipeline))
-test_dataloader = dict(batch_size=16, dataset=dict(pipeline=test_pipeline))
+model = dict(
+    data_preprocessor=dict(type='PoseDataPreprocessor', non_blocking=True),
+    channels_last=True)
+train_dataloader = dict(batch_size=16, pin_memory=True, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(batch_size=16, pin_memory=True, dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(batch_size=16, pin_memory=True, dataset=dict(pipeline=test_pipeline))
+# One input shape for the whole run: let cuDNN pick its fastest convolution algorithms.
+env_cfg = dict(cudnn_benchmark=True)

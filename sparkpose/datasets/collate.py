@@ -9,7 +9,8 @@ from mmengine.structures import BaseDataElement
 from torch.utils.data import get_worker_info
 
 from sparkpose.registry import FUNCTIONS
-from sparkpose.structures.sparse_inputs import SparseInputs, is_sparse_batch
+from sparkpose.structures import SparseInputs, WindowEvents
+from sparkpose.structures.packed_inputs import packed_form
 
 
 def _empty(size: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
@@ -24,10 +25,11 @@ def _empty(size: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
     return torch.empty(0, dtype=dtype).set_(storage, 0, tuple(size))
 
 
-def _collate_inputs(inputs: list) -> torch.Tensor | SparseInputs | list:
-    """One ``(B, C, H, W)`` tensor or SparseInputs; a list if the samples differ."""
-    if is_sparse_batch(inputs, 'pose_collate'):
-        return SparseInputs.stack(inputs, empty=_empty)
+def _collate_inputs(inputs: list) -> torch.Tensor | SparseInputs | WindowEvents | list:
+    """One ``(B, C, H, W)`` tensor, SparseInputs or WindowEvents; a list if samples differ."""
+    form = packed_form(inputs, 'pose_collate')
+    if form is not None:
+        return form.stack(inputs, empty=_empty)
     if all(isinstance(x, torch.Tensor) for x in inputs) and len(
             {(x.shape, x.dtype) for x in inputs}) == 1:
         batch = _empty((len(inputs), *inputs[0].shape), inputs[0].dtype)
@@ -62,8 +64,9 @@ def pose_collate(data_batch: Sequence[dict]) -> dict:
     dense 10×256×256 grid. This collate returns what ``pseudo_collate`` does, except:
 
     * ``inputs``: dense ``(C, H, W)`` tensors are stacked into one ``(B, C, H, W)``
-      tensor, :class:`SparseInputs` into one of shape ``(B, C, H, W)``; in a worker both
-      are built directly in shared memory (inputs of different shapes stay a list);
+      tensor, :class:`SparseInputs` into one of shape ``(B, C, H, W)``,
+      :class:`WindowEvents` into one batch of events; in a worker all are built directly
+      in shared memory (inputs of different shapes stay a list);
     * ``data_samples``: a tensor field that every sample has with one shape and dtype
       (``gt_t``, ``gt_q``) becomes rows of one tensor, each sample keeping its row (a
       view), so the field of a batch travels as one segment.
@@ -77,7 +80,8 @@ def pose_collate(data_batch: Sequence[dict]) -> dict:
         data_batch: Samples from :class:`~sparkpose.datasets.transforms.PackPoseInputs`.
 
     Returns:
-        ``dict(inputs=Tensor (B, C, H, W) or SparseInputs, data_samples=list, ...)``.
+        ``dict(inputs=Tensor (B, C, H, W), SparseInputs or WindowEvents,
+        data_samples=list, ...)``.
     """
     batch = pseudo_collate(list(data_batch))
     if 'inputs' in batch:

@@ -229,19 +229,18 @@ class SPADESSequence:
         """Read events ``[start, stop)`` of the file.
 
         Returns:
-            ``dict(x, y, t, p)``: ``(n,)`` int64 pixels, int64 µs and uint8 polarity
+            ``dict(x, y, t, p)``: ``(n,)`` pixels in the file's integer dtype (uint16 in
+            SPADES files: widening them cost as much as the voxel kernel; transforms that
+            shift coordinates convert to signed first), int64 µs and uint8 polarity
             (1 ON, 0 OFF); zero-length arrays when ``start == stop``.
         """
         if not 0 <= start <= stop <= self.num_events:
             raise IndexError(f'{self.path}: event range [{start}, {stop}) is outside '
                              f'[0, {self.num_events}]')
-        if start == stop:
-            xs, ys, ts, ps = (np.zeros(0, np.int64) for _ in FILE_EVENT_KEYS)
-        else:
-            keys = [f'events/{key}' for key in FILE_EVENT_KEYS]
-            xs, ys, ts, ps = (d[start:stop] for d in self._pool.datasets(self.path, keys))
-        return dict(x=xs.astype(np.int64), y=ys.astype(np.int64),
-                    t=np.multiply(ts, self.tick_us, dtype=np.int64),
+        keys = [f'events/{key}' for key in FILE_EVENT_KEYS]
+        xs, ys, ts, ps = (d[start:stop] if stop > start else np.zeros(0, d.dtype)
+                          for d in self._pool.datasets(self.path, keys))
+        return dict(x=xs, y=ys, t=np.multiply(ts, self.tick_us, dtype=np.int64),
                     p=ps.astype(np.uint8, copy=False))
 
     def read_window(self, label_index: int) -> dict[str, np.ndarray]:

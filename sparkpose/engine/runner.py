@@ -92,6 +92,10 @@ class SparkposeRunner(Runner):
       unless ``log_level='DEBUG'``.
     - **DDP without a GPU** (``--launcher pytorch``): the process group uses gloo where the
       config says nccl, and the model is wrapped as a CPU module (``device_ids=None``).
+    - **torch.compile** (``compile=True`` or a dict of ``torch.compile`` options, ``--compile``
+      in tools/train.py): compiles the model's forward in place, not mmengine's whole
+      ``train_step``, whose backward, optimizer step and non-finite guard (a host decision)
+      would break the graph; parameter names stay the same, so checkpoints are unchanged.
     """
 
     def build_logger(self, log_level: int | str = 'INFO', log_file: str | None = None,
@@ -122,6 +126,16 @@ class SparkposeRunner(Runner):
             if issubclass(wrapper, DistributedDataParallel):
                 model_wrapper_cfg['device_ids'] = None
         return super().wrap_model(model_wrapper_cfg, model)
+
+    def _maybe_compile(self, target: str) -> None:
+        """Compile the model's forward if the config asks (``target`` is mmengine's hook)."""
+        options = self.cfg.get('compile')
+        if not options:
+            return
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        model.compile(**(options if isinstance(options, dict) else {}))
+        self.logger.info(f"torch.compile: the model's forward is compiled "
+                         f'({options}); the first iterations are slow while it compiles.')
 
     def build_optim_wrapper(self, optim_wrapper: OptimWrapper | dict) -> OptimWrapper:
         """Build the optimizer wrapper; AMP configs fall back to fp32 where no GPU exists."""

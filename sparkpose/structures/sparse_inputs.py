@@ -118,6 +118,11 @@ class SparseInputs:
             device, non_blocking=non_blocking)
         return dense.view(self.shape)
 
+    def pin_memory(self) -> 'SparseInputs':
+        """A copy in page-locked memory (what ``DataLoader(pin_memory=True)`` calls), so
+        that ``to_dense(..., non_blocking=True)`` copies asynchronously."""
+        return SparseInputs(self.indices.pin_memory(), self.values.pin_memory(), self.shape)
+
     @property
     def numel(self) -> int:
         """Number of cells of the dense tensor."""
@@ -135,16 +140,3 @@ class SparseInputs:
     def __repr__(self) -> str:
         return (f'SparseInputs(shape={self.shape}, stored={len(self.values)}, '
                 f'dtype={self.values.dtype})')
-
-
-def is_sparse_batch(inputs: Sequence, owner: str) -> bool:
-    """Whether every input of a batch is :class:`SparseInputs` (``False`` if none is).
-
-    A batch that mixes both forms comes from a pipeline whose ``PackPoseInputs(sparse=...)``
-    setting differs between samples; that is an error naming ``owner``.
-    """
-    sparse = [isinstance(x, SparseInputs) for x in inputs]
-    if any(sparse) and not all(sparse):
-        raise ValueError(f'{owner}: a batch mixes dense and SparseInputs inputs; use one '
-                         f'PackPoseInputs(sparse=...) setting for the whole dataset')
-    return bool(sparse) and all(sparse)

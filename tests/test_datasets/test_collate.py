@@ -43,7 +43,7 @@ def test_inputs_become_one_batch_and_gt_rows_of_one_tensor(sparse):
 def test_samples_without_pose_mixed_inputs_and_odd_shapes():
     batch = pose_collate([_sample(i, True, with_pose=False)[0] for i in range(2)])
     assert all(not s.has_gt for s in batch['data_samples']) and len(batch['inputs']) == 2
-    with pytest.raises(ValueError, match='mixes dense and SparseInputs'):
+    with pytest.raises(ValueError, match=r"mixes input forms \['SparseInputs', 'Tensor'\]"):
         pose_collate([_sample(0, True)[0], _sample(1, False)[0]])
     odd = pose_collate([_sample(0, False)[0], _sample(1, False, shape=(4, 6, 9))[0]])
     assert isinstance(odd['inputs'], list)  # left to the preprocessor, which names the shapes

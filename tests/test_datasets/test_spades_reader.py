@@ -251,6 +251,7 @@ def test_windows_equal_brute_force_mask(spades_file_factory, unit, anchor, windo
         on_boundary += np.count_nonzero(t == t_end) + np.count_nonzero(t == t_end - length)
         window = seq.read_window(i)
         assert window['t'].dtype == np.int64 and window['p'].dtype == np.uint8
+        assert window['x'].dtype == window['y'].dtype == np.uint16  # as stored
         np.testing.assert_array_equal(window['t'], t[mask])
         for key, raw_key in (('x', 'xs'), ('y', 'ys'), ('p', 'ps')):
             np.testing.assert_array_equal(window[key], raw[raw_key][mask])
@@ -265,8 +266,8 @@ def test_empty_windows_return_zero_length_arrays(spades_file_factory):
     assert sizes == [0] * 5 + [2] + [0] * 6
     empty = seq.read_window(0)
     assert {k: (v.shape, v.dtype) for k, v in empty.items()} == {
-        'x': ((0,), np.int64), 'y': ((0,), np.int64), 't': ((0,), np.int64),
-        'p': ((0,), np.uint8)}
+        'x': ((0,), np.uint16), 'y': ((0,), np.uint16), 't': ((0,), np.int64),
+        'p': ((0,), np.uint8)}  # pixels in the file's dtype, as for non-empty windows
     np.testing.assert_array_equal(seq.read_window(5)['t'], [550_000, 560_000])
     no_events = SPADESSequence(spades_file_factory(
         'RT001', events={k: np.zeros(0, int) for k in ('xs', 'ys', 'ts', 'ps')}))

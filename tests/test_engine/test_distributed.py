@@ -93,6 +93,28 @@ def test_runner_joins_gloo_group_and_wraps_cpu_module(tmp_path, monkeypatch):
         torch.distributed.destroy_process_group()
 
 
+@pytest.mark.cuda
+@pytest.mark.usefixtures('keep_torch_determinism')
+def test_pytorch_launcher_world_size_1_joins_nccl_and_wraps_the_gpu_module(tmp_path,
+                                                                           monkeypatch):
+    for key, value in dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
+                           MASTER_PORT=str(free_port()), OMP_NUM_THREADS='1',
+                           MKL_NUM_THREADS='1').items():
+        monkeypatch.setenv(key, value)
+    cfg = toy_config(tmp_path, max_epochs=2, val=False, launcher='pytorch',
+                     env_cfg=dict(dist_cfg=dict(backend='nccl', timeout=60)))
+    try:
+        runner = build_runner(cfg)
+        assert torch.distributed.get_backend() == 'nccl'
+        assert isinstance(runner.model, MMDistributedDataParallel)
+        assert runner.model.device_ids == [0]
+        assert next(runner.model.parameters()).device == torch.device('cuda', 0)
+        runner.train()
+        assert runner.epoch == 2
+    finally:
+        torch.distributed.destroy_process_group()
+
+
 def test_cpu_process_group_needs_torchrun():
     with pytest.raises(RuntimeError, match='--launcher slurm needs a GPU.*torchrun'):
         init_cpu_process_group('slurm', dict(backend='nccl'))

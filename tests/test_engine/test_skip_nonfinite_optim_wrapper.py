@@ -1,5 +1,6 @@
 """SkipNonFinite(Amp)OptimWrapper: non-finite steps leave everything untouched."""
 import copy
+import uuid
 
 import pytest
 import torch
@@ -48,7 +49,9 @@ def _assert_unchanged(model, wrapper, snapshot):
 
 @pytest.fixture
 def hub():
-    return MessageHub.get_instance(f'nonfinite-{id(object())}')
+    # A fresh name each time: ids of temporaries repeat, and get_instance would hand back
+    # an earlier test's hub with its counters.
+    return MessageHub.get_instance(f'nonfinite-{uuid.uuid4().hex}')
 
 
 @pytest.mark.parametrize('bad', [float('nan'), float('inf')])
@@ -62,7 +65,7 @@ def test_nonfinite_loss_leaves_weights_and_optimizer_state_bit_identical(bad, hu
     wrapper.update_params(_loss(model) * bad)
 
     _assert_unchanged(model, wrapper, snapshot)
-    assert all(p.grad is None for p in model.parameters())  # backward() never ran
+    assert all(p.grad is None for p in model.parameters())  # dropped
     assert hub.get_scalar(SKIPS).current() == 1
     assert wrapper.consecutive_nonfinite == 1
     wrapper.update_params(_loss(model))  # training goes on
@@ -125,15 +128,33 @@ def test_amp_wrapper_leaves_grad_scaler_untouched(monkeypatch, hub):
 
 
 @pytest.mark.filterwarnings('ignore:.*GradScaler')
+def test_steps_the_grad_scaler_skips_are_counted_with_the_lowered_scale(monkeypatch, hub):
+    model = _model()
+    wrapper = _cpu_amp_wrapper(model, monkeypatch, hub)
+    wrapper.update_params(_loss(model))
+    assert 'train/amp_skipped_steps' not in hub.log_scalars
+    weight = model[0].weight
+    for _ in range(2):  # finite loss, infinite gradient: the scaler skips and halves
+        wrapper.update_params(_loss(model) * 0 + torch.sqrt(weight - weight.detach()).sum())
+    assert hub.get_scalar('train/amp_skipped_steps').current() == 2
+    assert hub.get_scalar('train/loss_scale').current() == 2.0 ** 8
+    assert SKIPS not in hub.log_scalars  # the guard did not skip: the scaler did
+    wrapper.update_params(_loss(model))
+    assert hub.get_scalar('train/amp_skipped_steps').current() == 2
+
+
+@pytest.mark.filterwarnings('ignore:.*GradScaler')
 def test_discard_pending_step_resets_a_half_done_amp_step(monkeypatch, hub):
     """A step that died after unscale_() (e.g. out of memory in clipping) must not poison
     the next one."""
     model = _model()
     wrapper = _cpu_amp_wrapper(model, monkeypatch, hub)
+    wrapper._pending_losses.append(_loss(model).detach() * float('nan'))  # a failed batch's
     wrapper.backward(_loss(model))  # scaled by the wrapper
     wrapper.loss_scaler.unscale_(wrapper.optimizer)  # ...and then the step failed
     wrapper.discard_pending_step()
     assert all(p.grad is None for p in model.parameters())
+    assert not wrapper._pending_losses  # the failed batch's loss does not veto the next step
     before = model[0].weight.detach().clone()
     wrapper.update_params(_loss(model))
     assert not torch.equal(before, model[0].weight)

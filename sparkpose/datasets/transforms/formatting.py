@@ -7,6 +7,7 @@ import torch
 from sparkpose.registry import TRANSFORMS
 from sparkpose.structures import PoseDataSample
 from sparkpose.structures.sparse_inputs import SparseInputs
+from sparkpose.structures.window_events import WindowEvents
 
 from .base import sample_name
 
@@ -32,6 +33,9 @@ class PackPoseInputs:
             ``PoseDataPreprocessor`` densifies it on the model's device. Pair it with
             ``collate_fn=dict(type='sparkpose.pose_collate')``. A dense grid costs twice
             its dense size in this form (input noise belongs in ``PoseDataPreprocessor``).
+            Events handed
+            over by a representation with ``on_device=True`` (``WindowEvents``) pass
+            through as they are (``sparse`` must be False).
     """
 
     def __init__(self, meta_keys: Sequence[str] = (
@@ -58,7 +62,13 @@ class PackPoseInputs:
         if 'gt_t' in results:
             data_sample.gt_t = torch.from_numpy(np.asarray(results['gt_t'], dtype=np.float32))
             data_sample.gt_q = torch.from_numpy(np.asarray(results['gt_q'], dtype=np.float32))
-        if self.sparse:
+        if isinstance(results['inputs'], WindowEvents):
+            if self.sparse:
+                raise ValueError(f'PackPoseInputs: {sample_name(results)} carries its events '
+                                 f'(a representation with on_device=True); sparse=True has no '
+                                 f'grid to pack, set it to False')
+            inputs = results['inputs']
+        elif self.sparse:
             inputs = SparseInputs.from_dense(results['inputs'])
         else:
             inputs = torch.from_numpy(np.ascontiguousarray(results['inputs'], dtype=np.float32))

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from sparkpose.registry import TRANSFORMS
+from sparkpose.structures.window_events import GridSpec, WindowEvents
 
 from .base import sample_name
 from .voxel_kernels import voxel_grid_fused
@@ -27,21 +28,26 @@ class EventsToVoxelGrid:
     the window (an empty window gives zeros). ``log1p=True`` stores ``log(1 + weight)``
     instead, which keeps busy cells (a near target, a crop shrunk from a large one) in the
     same range as sparse ones. The work is done by the fused numba kernel
-    :func:`~sparkpose.datasets.transforms.voxel_kernels.voxel_grid_fused`.
+    :func:`~sparkpose.datasets.transforms.voxel_kernels.voxel_grid_fused`, or with
+    ``on_device=True`` by the data preprocessor on the model's device: ``inputs`` is then
+    the window's events as :class:`~sparkpose.structures.WindowEvents` (9 bytes per event
+    instead of the grid's 4 bytes per cell: the choice for full-resolution grids).
 
     Reads ``events``, ``window_us``, ``sensor_size``, ``cam_K``; adds ``inputs``
-    (float32 ``(2·num_bins, H_in, W_in)``), ``input_size`` ``(W_in, H_in)`` and replaces
-    ``cam_K``.
+    (float32 ``(2·num_bins, H_in, W_in)``, or ``WindowEvents``), ``input_size``
+    ``(W_in, H_in)`` and replaces ``cam_K``.
 
     Args:
         num_bins: Temporal bins per polarity.
         input_size: Target ``(W_in, H_in)`` in pixels; ``None`` keeps the sensor resolution
             (the EventResNet configs run at full 1280×720).
         log1p: Store ``log(1 + weight)`` instead of the raw weights.
+        on_device: Hand the events over and build the grid in the data preprocessor.
     """
 
     def __init__(self, num_bins: int = 5,
-                 input_size: Sequence[int] | None = (256, 256), log1p: bool = False) -> None:
+                 input_size: Sequence[int] | None = (256, 256), log1p: bool = False,
+                 on_device: bool = False) -> None:
         if int(num_bins) != num_bins or num_bins < 1:
             raise ValueError(f'{type(self).__name__}: num_bins must be a positive integer, '
                              f'got {num_bins!r}')
@@ -50,7 +56,7 @@ class EventsToVoxelGrid:
             raise ValueError(f'{type(self).__name__}: input_size must be (W_in, H_in) '
                              f'positive integers or None, got {input_size!r}')
         self.num_bins = int(num_bins)
-        self.log1p = log1p
+        self.log1p, self.on_device = log1p, on_device
         self.input_size = None if input_size is None else (int(input_size[0]),
                                                            int(input_size[1]))
 
@@ -63,26 +69,44 @@ class EventsToVoxelGrid:
                              f"{results['input_size']}); use one per pipeline")
         sensor_w, sensor_h = (int(s) for s in results['sensor_size'])
         out_w, out_h = self.input_size or (sensor_w, sensor_h)
-        inputs = self.represent(results, (sensor_w, sensor_h), (out_w, out_h))
-        results['inputs'] = np.log1p(inputs) if self.log1p else inputs
+        if self.on_device:
+            spec = GridSpec(self.num_bins, (sensor_w, sensor_h), (out_w, out_h), self.log1p)
+            results['inputs'] = self.hand_over(results, spec)
+        else:
+            inputs = self.represent(results, (sensor_w, sensor_h), (out_w, out_h))
+            results['inputs'] = np.log1p(inputs) if self.log1p else inputs
         results['input_size'] = (out_w, out_h)
         scale = np.diag([out_w / sensor_w, out_h / sensor_h, 1.0])
         results['cam_K'] = scale @ np.asarray(results['cam_K'], dtype=np.float64)
         return results
 
-    def represent(self, results: dict, sensor_size: tuple[int, int],
-                  out_size: tuple[int, int]) -> np.ndarray:
-        """The voxel grid, float32 ``(2·num_bins, H_in, W_in)``."""
+    def hand_over(self, results: dict, spec: GridSpec) -> WindowEvents:
+        """The window's events in compact form, for the data preprocessor to voxelise."""
+        self._checked_events(results)
+        try:
+            return WindowEvents.from_window(results['events'], results['window_us'], spec)
+        except ValueError as error:
+            raise ValueError(f'{type(self).__name__}: {sample_name(results)}: {error}') from None
+
+    def _checked_events(self, results: dict) -> tuple[np.ndarray, ...]:
+        """``x, y, t, p`` of the window, of one length, with a non-empty window."""
         events = results['events']
         x, y, t, p = (np.asarray(events[k]) for k in 'xytp')
         if not len(x) == len(y) == len(t) == len(p):
-            # Also a memory-safety check: the kernel indexes all four with x's length.
+            # Also a memory-safety check: the kernels index all four with x's length.
             raise ValueError(f'{type(self).__name__}: {sample_name(results)} events x, y, '
                              f't, p differ in length: {len(x)}, {len(y)}, {len(t)}, {len(p)}')
         t_start, t_end = (int(v) for v in results['window_us'])
         if t_end <= t_start:
             raise ValueError(f'{type(self).__name__}: {sample_name(results)} window_us '
                              f'{results["window_us"]} is empty; need t_start < t_end (µs)')
+        return x, y, t, p
+
+    def represent(self, results: dict, sensor_size: tuple[int, int],
+                  out_size: tuple[int, int]) -> np.ndarray:
+        """The voxel grid, float32 ``(2·num_bins, H_in, W_in)``."""
+        x, y, t, p = self._checked_events(results)
+        t_start, t_end = (int(v) for v in results['window_us'])
         grid, skipped = voxel_grid_fused(x, y, t, p, t_start, t_end, self.num_bins,
                                          *sensor_size, *out_size)
         if skipped:
@@ -104,9 +128,10 @@ class EventsToFrame(EventsToVoxelGrid):
     Args:
         input_size: Target ``(W_in, H_in)`` in pixels; ``None`` keeps the sensor resolution.
         log1p: Store ``log(1 + count)`` instead of raw counts (compresses busy pixels).
+        on_device: Hand the events over and build the frame in the data preprocessor.
     """
 
     def __init__(self, input_size: Sequence[int] | None = (256, 256),
-                 log1p: bool = False) -> None:
-        super().__init__(num_bins=1, input_size=input_size, log1p=log1p)
+                 log1p: bool = False, on_device: bool = False) -> None:
+        super().__init__(num_bins=1, input_size=input_size, log1p=log1p, on_device=on_device)
 

@@ -1,11 +1,15 @@
 """Optimizer wrappers that skip steps with a non-finite loss (or gradient) instead of applying them.
 
-A NaN/Inf loss is caught *before* ``backward()``: nothing is computed, so the weights, the
-optimizer state and the AMP grad scaler are untouched (calling ``backward`` first and
-skipping later would leave the scaler half-updated, the ``unscale_()`` double-call error of
-the original project). Without a grad scaler, a finite loss can still give non-finite
-gradients (e.g. ``acos`` at exactly ±1); those steps are skipped before clipping and the
-optimizer step. With AMP the scaler already skips such steps (and lowers its scale).
+A NaN/Inf loss is caught before the step: its gradients are dropped before the AMP grad
+scaler unscales them, so the weights, the optimizer state and the scaler are untouched
+(skipping after ``unscale_()`` would leave the scaler half-updated, the ``unscale_()``
+double-call error of the original project). The check stays on the device until the step,
+where one host sync decides (a sync before ``backward()`` would stall the GPU while the
+CPU queues the backward pass); under DDP every rank thus runs ``backward()`` and none waits
+in the gradient all-reduce. Without a grad scaler, a finite loss can still give
+non-finite gradients (e.g. ``acos`` at exactly ±1); those steps are skipped in the same
+decision, before clipping and the optimizer step. With AMP the scaler skips such steps
+itself (and lowers its scale); :class:`SkipNonFiniteAmpOptimWrapper` counts them.
 """
 import logging
 
@@ -17,8 +21,11 @@ from sparkpose.registry import OPTIM_WRAPPERS
 
 from ..skip_counter import increment_counter
 
-# Message-hub scalar: running total of skipped steps (see skip_counter).
+# Message-hub scalars: running totals of skipped steps (see skip_counter), the loss scale
+# after the grad scaler's last skip.
 SKIPPED_SCALAR = 'train/nonfinite_skips'
+AMP_SKIPPED_SCALAR = 'train/amp_skipped_steps'
+LOSS_SCALE_SCALAR = 'train/loss_scale'
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -45,29 +52,38 @@ class SkipNonFiniteMixin:
         self.max_consecutive_nonfinite = max_consecutive_nonfinite
         self.check_grads = check_grads
         self.consecutive_nonfinite = 0
+        # Losses back-propagated since the last step (detached, on the device): checked at
+        # the step.
+        self._pending_losses: list[torch.Tensor] = []
 
     def update_params(self, loss: torch.Tensor, step_kwargs: dict | None = None,
                       zero_kwargs: dict | None = None) -> None:
         """Back-propagate and step, unless the loss (or the gradient) is not finite."""
         consecutive = self.consecutive_nonfinite
-        if bool(torch.isfinite(loss.detach()).all()):
-            super().update_params(loss, step_kwargs, zero_kwargs)
-        else:
-            self._skip(f'the loss is {loss.detach().float().sum().item()}')
+        self._pending_losses.append(loss.detach())
+        super().update_params(loss, step_kwargs, zero_kwargs)
         if self.consecutive_nonfinite == consecutive:  # not skipped
             self.consecutive_nonfinite = 0
 
     def step(self, **kwargs) -> None:
-        """Step, unless (without a grad scaler) a gradient is not finite: then drop them."""
-        if (self.check_grads and getattr(self, 'loss_scaler', None) is None
-                and not self._gradients_finite()):
-            self.zero_grad()
-            self._skip('a gradient is not finite')
+        """Step, unless a pending loss (or, without a grad scaler, a gradient) is not finite:
+        then drop the gradients."""
+        losses, self._pending_losses = self._pending_losses, []
+        checks = [torch.isfinite(loss).all() for loss in losses]
+        if self.check_grads and getattr(self, 'loss_scaler', None) is None:
+            checks += self._gradients_finite()
+        if checks and not bool(torch.stack(checks).all()):  # the step's one host sync
+            bad = [loss for loss in losses if not bool(torch.isfinite(loss).all())]
+            self.discard_pending_step()
+            self._skip(f'the loss is {bad[0].float().sum().item()}' if bad
+                       else 'a gradient is not finite')
             return
         super().step(**kwargs)
 
     def discard_pending_step(self) -> None:
-        """Forget a step that failed half-way (e.g. out of memory): gradients, scaler state."""
+        """Forget a step that failed half-way (e.g. out of memory): its losses, gradients and
+        scaler state."""
+        self._pending_losses = []
         self.zero_grad()
         scaler = getattr(self, 'loss_scaler', None)
         if scaler is not None:
@@ -75,10 +91,12 @@ class SkipNonFiniteMixin:
             # the next step fails with "unscale_() has already been called on this optimizer".
             scaler._per_optimizer_states.clear()
 
-    def _gradients_finite(self) -> bool:
+    def _gradients_finite(self) -> list[torch.Tensor]:
+        """Whether every gradient is finite, as a device bool (no host sync); ``[]`` if
+        there are none."""
         grads = [param.grad for group in self.optimizer.param_groups
                  for param in group['params'] if param.grad is not None]
-        return not grads or bool(torch.isfinite(torch.nn.utils.get_total_norm(grads)))
+        return [torch.isfinite(torch.nn.utils.get_total_norm(grads))] if grads else []
 
     def _skip(self, reason: str) -> None:
         self.consecutive_nonfinite += 1
@@ -101,4 +119,27 @@ class SkipNonFiniteOptimWrapper(SkipNonFiniteMixin, OptimWrapper):
 
 @OPTIM_WRAPPERS.register_module()
 class SkipNonFiniteAmpOptimWrapper(SkipNonFiniteMixin, AmpOptimWrapper):
-    """Mixed-precision :class:`~mmengine.optim.AmpOptimWrapper` with the non-finite guard."""
+    """Mixed-precision :class:`~mmengine.optim.AmpOptimWrapper` with the non-finite guard.
+
+    Steps that the fp16 grad scaler skips (an inf/NaN gradient at the current loss scale)
+    are counted in the log as ``amp_skipped_steps``, with the lowered ``loss_scale``; a few
+    in a row early in training are the scaler finding its scale, many mean fp16 overflows.
+    Detected with an optimizer step hook, so counting costs no host sync.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._optimizer_stepped = False
+        self.optimizer.register_step_post_hook(self._note_optimizer_step)
+
+    def _note_optimizer_step(self, optimizer, args, kwargs) -> None:
+        self._optimizer_stepped = True
+
+    def step(self, **kwargs) -> None:
+        """Step as the guard decides; count a step the grad scaler skipped."""
+        self._optimizer_stepped = False
+        consecutive = self.consecutive_nonfinite
+        super().step(**kwargs)
+        if self.consecutive_nonfinite == consecutive and not self._optimizer_stepped:
+            increment_counter(self.message_hub, AMP_SKIPPED_SCALAR)
+            self.message_hub.update_scalar(LOSS_SCALE_SCALAR, self.loss_scaler.get_scale())

@@ -5,7 +5,7 @@ import torch
 from mmengine.model import BaseDataPreprocessor
 
 from sparkpose.registry import MODELS
-from sparkpose.structures.sparse_inputs import SparseInputs, is_sparse_batch
+from sparkpose.structures.packed_inputs import PACKED_INPUTS, packed_form
 
 
 @MODELS.register_module()
@@ -16,8 +16,10 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
     ``(C, H, W)`` tensors, a ``(B, C, H, W)`` tensor, or the same as
     :class:`~sparkpose.structures.SparseInputs` (one per sample or one per
     batch), which is densified on the device, so that only the non-zero cells travel
-    there. Data samples are moved to the same device and otherwise passed through. Input
-    scaling belongs to the representation transform, which knows what its channels mean.
+    there, or a window's raw events as :class:`~sparkpose.structures.WindowEvents`, whose
+    voxel grid is built on the device. Data samples are moved to the same device and
+    otherwise passed through. Input scaling belongs to the representation transform, which
+    knows what its channels mean.
 
     In training, ``noise_prob`` adds uniform noise to the input on the device (torch's RNG,
     seeded by the Runner): a dense, non-negative floor that keeps the network from relying
@@ -46,9 +48,11 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
             ``dict(inputs=(B, C, H, W) float32 tensor, data_samples=list or None)``.
         """
         inputs = data['inputs']
-        if isinstance(inputs, Sequence) and is_sparse_batch(inputs, 'PoseDataPreprocessor'):
-            inputs = SparseInputs.stack(inputs)
-        if isinstance(inputs, SparseInputs):
+        form = packed_form(inputs, 'PoseDataPreprocessor') if isinstance(
+            inputs, Sequence) else None
+        if form is not None:
+            inputs = form.stack(inputs)
+        if isinstance(inputs, PACKED_INPUTS):
             inputs = inputs.to_dense(self.device, non_blocking=self._non_blocking)
         elif isinstance(inputs, Sequence):
             shapes = {tuple(x.shape) for x in inputs}

@@ -72,7 +72,7 @@ def test_sparse_packing_gives_the_dense_batch_bit_for_bit(collate, with_pose):
 def test_rejects_a_batch_mixing_sparse_and_dense():
     preprocessor = MODELS.build(dict(type='PoseDataPreprocessor'))
     mixed = [SparseInputs.from_dense(np.ones((2, 4, 4))), torch.ones(2, 4, 4)]
-    with pytest.raises(ValueError, match='mixes dense and SparseInputs'):
+    with pytest.raises(ValueError, match=r"mixes input forms \['SparseInputs', 'Tensor'\]"):
         preprocessor(dict(inputs=mixed))
 
 
