@@ -87,7 +87,7 @@ def test_per_pixel_thresholds():
 def test_noise_rates_and_seeding():
     width, height, duration = 200, 100, 2.0
     noise = _simulator((width, height), leak_rate=0.5, shot_noise_rate=0.25).noise_events(
-        duration)
+        0.0, duration)
     pixels = width * height
     leak = 0.5 * pixels * duration
     shot = 0.25 * pixels * duration
@@ -97,7 +97,7 @@ def test_noise_rates_and_seeding():
     assert noise['t'].min() > 0 and noise['t'].max() <= duration
     assert noise['x'].max() < width and noise['y'].max() < height
     again = _simulator((width, height), leak_rate=0.5, shot_noise_rate=0.25).noise_events(
-        duration)
+        0.0, duration)
     for key in noise:
         np.testing.assert_array_equal(noise[key], again[key])
 
