@@ -48,6 +48,14 @@ def lin_log(intensity: np.ndarray, threshold: float = 20 / 255) -> np.ndarray:
     return _lin_log_values(intensity.ravel(), float(threshold)).reshape(intensity.shape)
 
 
+@numba.njit(cache=True)
+def _grown(array, capacity, count):
+    """A ``capacity``-long array starting with ``array[:count]``."""
+    out = np.empty(capacity, array.dtype)
+    out[:count] = array[:count]
+    return out
+
+
 @numba.njit(cache=True, error_model='numpy')
 def _step_kernel(crop, bbox, region, log, memory, last_event, thresholds, t0, t1,
                  refractory_period, lin_log_threshold):
@@ -66,31 +74,30 @@ def _step_kernel(crop, bbox, region, log, memory, last_event, thresholds, t0, t1
     rx0, ry0, rx1, ry1 = region
     thr_dn = lin_log_threshold * _DN_SCALE
     slope = np.log(thr_dn) / thr_dn
-    new = np.zeros((ry1 - ry0, rx1 - rx0), np.float32)
-    bound = 0  # crossings without the refractory period: the most events there can be
-    for y in range(ry0, ry1):
-        for x in range(rx0, rx1):
-            if by0 <= y < by1 and bx0 <= x < bx1:
-                dn = crop[y - by0, x - bx0] * _DN_SCALE
-                new[y - ry0, x - rx0] = np.log(dn) if dn >= thr_dn else dn * slope
-            diff = np.float64(new[y - ry0, x - rx0]) - memory[y, x]
-            if diff >= thresholds[0, y, x]:
-                bound += int(diff / thresholds[0, y, x])
-            elif diff <= -thresholds[1, y, x]:
-                bound += int(-diff / thresholds[1, y, x])
-    xs, ys = np.empty(bound, np.uint16), np.empty(bound, np.uint16)
-    ts, ps = np.empty(bound), np.empty(bound, np.uint8)
+    capacity = 4096  # grown by doubling
+    xs, ys = np.empty(capacity, np.uint16), np.empty(capacity, np.uint16)
+    ts, ps = np.empty(capacity), np.empty(capacity, np.uint8)
     count, dt = 0, t1 - t0
     for y in range(ry0, ry1):
         for x in range(rx0, rx1):
-            log0, log1 = np.float64(log[y, x]), np.float64(new[y - ry0, x - rx0])
-            log[y, x] = new[y - ry0, x - rx0]
+            log1 = 0.0
+            if by0 <= y < by1 and bx0 <= x < bx1:
+                dn = np.float32(crop[y - by0, x - bx0] * _DN_SCALE)
+                log1 = np.log(dn) if dn >= thr_dn else np.float32(dn * slope)
+            log0 = np.float64(log[y, x])
+            log[y, x] = log1
             level = np.float64(memory[y, x])
-            sign = 1.0 if log1 > level else -1.0
-            thr = np.float64(thresholds[0 if sign > 0 else 1, y, x])
-            n = np.floor(sign * (log1 - level) / thr)
-            if n < 1:
+            if log1 - level >= thresholds[0, y, x]:
+                sign, thr = 1.0, np.float64(thresholds[0, y, x])
+            elif level - log1 >= thresholds[1, y, x]:
+                sign, thr = -1.0, np.float64(thresholds[1, y, x])
+            else:
                 continue
+            n = np.floor(sign * (log1 - level) / thr)
+            if count + n > capacity:
+                capacity = max(2 * capacity, count + int(n))
+                xs, ys = _grown(xs, capacity, count), _grown(ys, capacity, count)
+                ts, ps = _grown(ts, capacity, count), _grown(ps, capacity, count)
             rise = sign * (log1 - log0)  # progress towards the crossings during the frame
             offset = sign * (level - log0)
             k, last = 0.0, last_event[y, x]
@@ -109,6 +116,28 @@ def _step_kernel(crop, bbox, region, log, memory, last_event, thresholds, t0, t1
             memory[y, x] = level + sign * thr * k
             last_event[y, x] = last
     return xs[:count], ys[:count], ts[:count], ps[:count]
+
+
+@numba.njit(cache=True)
+def _leak_kernel(rate, phase, width, t_start, t_end):
+    """Leak events of every pixel in ``(t_start, t_end]``: the ``k``-th (``k = 0, 1, ...``)
+    of pixel ``i`` comes at ``(k + 1 - phase[i]) / rate[i]``.
+
+    Returns:
+        ``(x, y, t)`` uint16, uint16, float64 seconds, grouped by pixel.
+    """
+    count = 0
+    for i in range(len(rate)):
+        count += int(np.floor(rate[i] * t_end + phase[i]) - np.floor(rate[i] * t_start + phase[i]))
+    xs, ys, ts = np.empty(count, np.uint16), np.empty(count, np.uint16), np.empty(count)
+    count = 0
+    for i in range(len(rate)):
+        first = np.floor(rate[i] * t_start + phase[i])
+        for k in range(int(np.floor(rate[i] * t_end + phase[i]) - first)):
+            xs[count], ys[count] = i % width, i // width
+            ts[count] = (first + k + 1 - phase[i]) / rate[i]
+            count += 1
+    return xs, ys, ts
 
 
 class EventSimulator:
@@ -200,19 +229,14 @@ class EventSimulator:
             ``x, y`` uint16, ``t`` float64 seconds, ``p`` uint8, in no particular order.
         """
         width = self.size[0]
-        # The k-th leak event of a pixel (k = 0, 1, ...) comes at (k + 1 - phase) / rate.
-        first = np.floor(self._leak_rate * t_start + self._leak_phase).astype(np.intp)
-        counts = np.floor(self._leak_rate * t_end + self._leak_phase).astype(np.intp) - first
-        pixel = np.repeat(np.arange(len(counts)), counts)
-        k = np.arange(len(pixel)) - np.repeat(np.cumsum(counts) - counts, counts) + first[pixel]
-        leak_t = (k + 1 - self._leak_phase[pixel]) / self._leak_rate[pixel]
-
-        num_shot = self.rng.poisson(self.shot_noise_rate * len(counts) * (t_end - t_start))
-        shot_pixel = self.rng.integers(0, len(counts), num_shot)
+        x, y, leak_t = _leak_kernel(self._leak_rate, self._leak_phase, width, t_start, t_end)
+        num_pixels = len(self._leak_rate)
+        num_shot = self.rng.poisson(self.shot_noise_rate * num_pixels * (t_end - t_start))
+        shot_pixel = self.rng.integers(0, num_pixels, num_shot)
         shot_t = t_end - (t_end - t_start) * self.rng.random(num_shot)  # in (t_start, t_end]
         shot_p = self.rng.integers(0, 2, num_shot, dtype=np.uint8)
 
-        pixel = np.concatenate([pixel, shot_pixel])
-        return dict(x=(pixel % width).astype(np.uint16), y=(pixel // width).astype(np.uint16),
+        return dict(x=np.concatenate([x, (shot_pixel % width).astype(np.uint16)]),
+                    y=np.concatenate([y, (shot_pixel // width).astype(np.uint16)]),
                     t=np.concatenate([leak_t, shot_t]),
                     p=np.concatenate([np.ones(len(leak_t), np.uint8), shot_p]))
