@@ -71,17 +71,14 @@ class SpadesFileWriter:
                  chunk_events: int = CHUNK_EVENTS) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        filters = {}
+        self._filters = {}
         if compression is not None:
-            filters = dict(compression=compression, shuffle=True,
-                           compression_opts=1 if compression == 'gzip' else None)
+            self._filters = dict(compression=compression, shuffle=True,
+                                 compression_opts=1 if compression == 'gzip' else None)
         self._chunk = chunk_events
         self._file = h5py.File(self.path, 'w')
-        group = self._file.create_group('events')
-        self._datasets = {key: group.create_dataset(key, (0,), dtype, maxshape=(None,),
-                                                    chunks=(chunk_events,), **filters)
-                          for key, dtype in EVENT_DTYPES.items()}
-        self._pending = {key: [] for key in EVENT_DTYPES}
+        self._datasets = None  # made at the first full chunk, or at the end
+        self._pending = {key: [np.zeros(0, dtype)] for key, dtype in EVENT_DTYPES.items()}
         self._num_pending = 0
         self._last_ts = None
 
@@ -121,13 +118,29 @@ class SpadesFileWriter:
         if self._num_pending >= self._chunk:
             self._flush(self._num_pending // self._chunk * self._chunk)
 
-    def _flush(self, count: int) -> None:
-        """Write the first ``count`` pending events and keep the rest pending."""
+    def _flush(self, count: int, final: bool = False) -> None:
+        """Write the first ``count`` pending events and keep the rest pending.
+
+        A file whose events never filled a chunk gets plain contiguous datasets of its exact
+        size (when uncompressed): a short trajectory takes no more room than its events.
+        """
+        if self._datasets is None:
+            group = self._file.create_group('events')
+            if final and not self._filters:
+                layout = dict(shape=(count,))
+            else:
+                layout = dict(shape=(0,), maxshape=(None,),
+                              chunks=(min(self._chunk, max(count, 1)),), **self._filters)
+            self._datasets = {key: group.create_dataset(key, dtype=dtype, **layout)
+                              for key, dtype in EVENT_DTYPES.items()}
         for key, dataset in self._datasets.items():
             pending = np.concatenate(self._pending[key])
-            start = len(dataset)
-            dataset.resize((start + count,))
-            dataset[start:] = pending[:count]
+            start = 0
+            if dataset.chunks is not None:
+                start = len(dataset)
+                dataset.resize((start + count,))
+            if count:
+                dataset[start:start + count] = pending[:count]
             self._pending[key] = [pending[count:]]
         self._num_pending -= count
 
@@ -137,8 +150,8 @@ class SpadesFileWriter:
         Args:
             labels: Structured array from :func:`make_labels`.
         """
-        if self._num_pending:
-            self._flush(self._num_pending)
+        if self._num_pending or self._datasets is None:
+            self._flush(self._num_pending, final=True)
         self._file.create_group('labels').create_dataset('data', data=labels)
         self._file.close()
         self._file = None

@@ -72,6 +72,7 @@ def test_same_seed_same_data_any_workers(generate_synthetic, dataset, tmp_path):
         for key in EVENT_KEYS:
             np.testing.assert_array_equal(events[key], reference[key])
         np.testing.assert_array_equal(labels, reference_labels)
+        assert path.read_bytes() == (out / path.name).read_bytes()  # the files, byte for byte
 
 
 def test_different_seed_different_data(generate_synthetic, dataset, tmp_path):
