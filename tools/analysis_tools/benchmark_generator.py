@@ -2,7 +2,7 @@
 
 Examples::
 
-    # the issue-7 benchmark: 4 trajectories x 2 s at 1280x720, one process
+    # the reference figure: 4 trajectories x 2 s at 1280x720, one process
     python tools/analysis_tools/benchmark_generator.py --resolution 1280x720 \\
         --duration 2 --num-sequences 4 --json work_dirs/benchmark_generator.json
     # where a simulated second goes (cProfile with a CPU-time clock)
@@ -16,7 +16,7 @@ the compiled kernels, whose cost is reported apart as ``warmup_cpu_s``. Event st
 are read back from the written files over the reader's windows ``(t - 100 ms, t]``:
 events per window, the ON fraction, and an edge-sharpness figure, the contrast
 ``sum(c²) / sum(c)`` of the event-count image ``c`` of each window's last 10 ms (sharp
-edges put many events on few pixels).
+edges put many events on few pixels). Peak RSS is taken before the files are read back.
 """
 import argparse
 import cProfile
@@ -40,14 +40,13 @@ PHASES = {
         ('trajectory.py', 'random_trajectory'), ('event_simulator.py', '__init__'),
         ('sequence.py', 'frame_times')],
     'ray casting': [('renderer.py', 'render_region')],
-    'shading and grid lines': [('renderer.py', '_shade')],
-    'shadow rays': [('renderer.py', '_in_shadow')],
+    'shading, grid lines, shadow rays': [('renderer.py', '_shade')],
     'event model': [('event_simulator.py', 'step')],
     'noise': [('event_simulator.py', 'noise_events')],
     'writing': [('spades_writer.py', 'write_spades_file'), ('spades_writer.py', 'append'),
                 ('spades_writer.py', 'close')],
 }
-NESTED = {'ray casting': 'shading and grid lines', 'shading and grid lines': 'shadow rays'}
+NESTED = {'ray casting': 'shading, grid lines, shadow rays'}
 SHARPNESS_SLICE_S = 0.01
 WINDOW_S = 0.1
 
@@ -86,24 +85,31 @@ def peak_rss_mb() -> float:
                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 
 
-def window_statistics(paths: list[Path], ticks_per_second: int) -> dict:
-    """Events per labelled window, ON fraction and edge sharpness of the written files."""
+def window_statistics(paths: list[Path], ticks_per_second: int,
+                      chunk: int = 1 << 22) -> dict:
+    """Events per labelled window, ON fraction and edge sharpness of the written files.
+
+    Files are read in chunks: for a sorted ``ts`` the position of a boundary is the sum of
+    its positions in the chunks.
+    """
     window, slice_ticks = round(WINDOW_S * ticks_per_second), round(
         SHARPNESS_SLICE_S * ticks_per_second)
     counts, sharpness, on, total = [], [], 0, 0
     for path in paths:
         with h5py.File(path, 'r') as f:
-            ts, stamps = f['events/ts'][()], f['labels/data']['timestamp']
-            bounds = np.searchsorted(ts, np.stack([stamps - window, stamps - slice_ticks,
-                                                   stamps]), side='right')
+            events, stamps = f['events'], f['labels/data']['timestamp']
+            edges = np.stack([stamps - window, stamps - slice_ticks, stamps])
+            bounds = np.zeros(edges.shape, np.int64)
+            for start in range(0, len(events['ts']), chunk):
+                bounds += np.searchsorted(events['ts'][start:start + chunk], edges, 'right')
+                on += int(events['ps'][start:start + chunk].sum(dtype=np.int64))
+            total += len(events['ts'])
             counts.extend(bounds[2] - bounds[0])
-            xs, ys, ps = f['events/xs'][()], f['events/ys'][()], f['events/ps'][()]
-        on, total = on + int(ps.sum(dtype=np.int64)), total + len(ps)
-        for lo, hi in zip(bounds[1], bounds[2]):
-            pixel = xs[lo:hi].astype(np.int64) * 65536 + ys[lo:hi]
-            per_pixel = np.unique(pixel, return_counts=True)[1]
-            if len(per_pixel):
-                sharpness.append(float((per_pixel ** 2).sum() / per_pixel.sum()))
+            for lo, hi in zip(bounds[1], bounds[2]):
+                pixel = events['xs'][lo:hi].astype(np.int64) * 65536 + events['ys'][lo:hi]
+                per_pixel = np.unique(pixel, return_counts=True)[1]
+                if len(per_pixel):
+                    sharpness.append(float((per_pixel ** 2).sum() / per_pixel.sum()))
     counts = np.asarray(counts)
     return dict(num_windows=len(counts), events_per_window_median=float(np.median(counts)),
                 events_per_window_p10=float(np.percentile(counts, 10)),
@@ -127,6 +133,7 @@ def phase_table(profile: cProfile.Profile, total: float) -> list[dict]:
 
 
 def run(args: argparse.Namespace, out: Path) -> dict:
+    import_rss = peak_rss_mb()  # the interpreter and its libraries (torch alone ~480 MB)
     options = SequenceOptions(duration=args.duration, resolution=tuple(args.resolution),
                               max_tumble_rate=args.max_tumble_rate,
                               min_tumble_rate=args.min_tumble_rate)
@@ -142,6 +149,7 @@ def run(args: argparse.Namespace, out: Path) -> dict:
     if profile:
         profile.disable()
     cpu, wall = cpu_seconds() - start, time.perf_counter() - wall
+    peak_rss = peak_rss_mb()  # before the files are read back
     simulated = args.num_sequences * args.duration
     stats = window_statistics(paths, TICKS_PER_SECOND[options.time_unit])
     result = dict(resolution=list(args.resolution), duration_s=args.duration,
@@ -150,7 +158,7 @@ def run(args: argparse.Namespace, out: Path) -> dict:
                   cpu_s_per_window=cpu / stats['num_windows'],
                   cpu_s_per_trajectory=cpu / args.num_sequences,
                   file_mb=sum(p.stat().st_size for p in paths) / 1e6 / args.num_sequences,
-                  peak_rss_mb=peak_rss_mb(), **stats)
+                  peak_rss_mb=peak_rss, import_rss_mb=import_rss, **stats)
     if profile:
         result['profile'] = phase_table(profile, cpu)
     return result
@@ -176,7 +184,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f'  ON fraction                 {result["on_fraction"]:.3f}')
     print(f'  edge sharpness (10 ms)      {result["edge_sharpness"]:.2f} events per pixel')
     print(f'  file size per trajectory    {result["file_mb"]:.1f} MB')
-    print(f'  peak RSS                    {result["peak_rss_mb"]:.0f} MB')
+    print(f'  peak RSS                    {result["peak_rss_mb"]:.0f} MB '
+          f'({result["import_rss_mb"]:.0f} MB after imports, before generating)')
     for row in result.get('profile', []):
         print(f'  {row["phase"]:<46} {row["cpu_s"]:8.2f} CPU-s {100 * row["share"]:5.1f} %')
     if args.json:
