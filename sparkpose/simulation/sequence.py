@@ -26,7 +26,7 @@ LABEL_RATE = 10  # Hz
 # Motion is measured over base intervals this long (s) to choose the frames in between.
 _BASE_INTERVAL = 0.01
 # Events are generated, sorted and written in blocks about this long (s).
-_BLOCK_SECONDS = 0.1
+_BLOCK_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
