@@ -12,7 +12,8 @@ Examples::
 
 CPU time, not wall time, is the figure (the process's own plus its finished workers'),
 so a busy machine inflates it little. One untimed 0.2-s trajectory runs first: it loads
-the compiled kernels, whose cost is reported apart as ``warmup_cpu_s``. Event statistics
+the compiled kernels, whose cost is reported apart as ``warmup_cpu_s``. Three 0.1-s
+trajectories then give the per-trajectory start-up cost. Event statistics
 are read back from the written files over the reader's windows ``(t - 100 ms, t]``:
 events per window, the ON fraction, and an edge-sharpness figure, the contrast
 ``sum(c²) / sum(c)`` of the event-count image ``c`` of each window's last 10 ms (sharp
@@ -48,6 +49,7 @@ PHASES = {
 }
 NESTED = {'ray casting': 'shading, grid lines, shadow rays'}
 SHARPNESS_SLICE_S = 0.01
+SHORTEST_RUNS = 3
 WINDOW_S = 0.1
 
 
@@ -141,6 +143,14 @@ def run(args: argparse.Namespace, out: Path) -> dict:
     write_sequence(out / 'warmup', args.seed, 0, SequenceOptions(
         duration=0.2, resolution=tuple(args.resolution)))
     warmup = cpu_seconds() - start
+    # Start-up cost of a trajectory: the shortest one (0.1 s, one label) less its share
+    # of the per-second cost below.
+    start = cpu_seconds()
+    for index in range(SHORTEST_RUNS):
+        write_sequence(out / 'shortest', args.seed, index, SequenceOptions(
+            duration=0.1, resolution=tuple(args.resolution),
+            max_tumble_rate=args.max_tumble_rate, min_tumble_rate=args.min_tumble_rate))
+    shortest = (cpu_seconds() - start) / SHORTEST_RUNS
     profile = cProfile.Profile(time.process_time) if args.profile else None
     start, wall = cpu_seconds(), time.perf_counter()
     if profile:
@@ -157,6 +167,8 @@ def run(args: argparse.Namespace, out: Path) -> dict:
                   cpu_s=cpu, wall_s=wall, cpu_s_per_simulated_s=cpu / simulated,
                   cpu_s_per_window=cpu / stats['num_windows'],
                   cpu_s_per_trajectory=cpu / args.num_sequences,
+                  cpu_s_shortest_trajectory=shortest,
+                  startup_cpu_s=max(shortest - 0.1 * cpu / simulated, 0.0),
                   file_mb=sum(p.stat().st_size for p in paths) / 1e6 / args.num_sequences,
                   peak_rss_mb=peak_rss, import_rss_mb=import_rss, **stats)
     if profile:
@@ -178,6 +190,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f'  CPU-s per labelled window   {result["cpu_s_per_window"]:.4f}')
     print(f'  CPU-s per trajectory        {result["cpu_s_per_trajectory"]:.2f} '
           f'(kernel load / warm-up {result["warmup_cpu_s"]:.2f} once per process)')
+    print(f'  CPU-s per 0.1-s trajectory  {result["cpu_s_shortest_trajectory"]:.3f} '
+          f'(start-up about {result["startup_cpu_s"]:.3f})')
     print(f'  events per window           {result["events_per_window_median"]:.0f} median, '
           f'{result["events_per_window_p10"]:.0f}-{result["events_per_window_p90"]:.0f} '
           f'p10-p90 ({result["num_windows"]} windows)')
