@@ -49,13 +49,16 @@ def make_labels(seq_name: str, timestamps: np.ndarray, translations: np.ndarray 
 # Events per HDF5 chunk: a 100-ms window of a busy 1280x720 trajectory spans a few chunks,
 # and a chunk of ts is 1 MiB, the size of HDF5's default chunk cache.
 CHUNK_EVENTS = 1 << 17
+# A file of at most this many chunks' events is written at the end as plain contiguous
+# datasets: short trajectories (the demo's) pay no partly filled last chunk.
+_CONTIGUOUS_CHUNKS = 4
 
 
 class SpadesFileWriter:
     """Write one trajectory file while its events are being generated.
 
     Events are appended in time-sorted blocks and written in whole HDF5 chunks, so memory
-    holds at most one chunk besides the caller's block, and the file does not depend on how
+    holds a few chunks besides the caller's block, and the file does not depend on how
     the events were cut into blocks. The labels come last (:meth:`finish`); leaving the
     ``with`` block on an error deletes the partial file, so a file on disk is complete.
 
@@ -77,7 +80,7 @@ class SpadesFileWriter:
                                  compression_opts=1 if compression == 'gzip' else None)
         self._chunk = chunk_events
         self._file = h5py.File(self.path, 'w')
-        self._datasets = None  # made at the first full chunk, or at the end
+        self._datasets = None  # made once enough chunks are pending, or at the end
         self._pending = {key: [np.zeros(0, dtype)] for key, dtype in EVENT_DTYPES.items()}
         self._num_pending = 0
         self._last_ts = None
@@ -115,14 +118,15 @@ class SpadesFileWriter:
         for key, value in arrays.items():
             self._pending[key].append(value)
         self._num_pending += len(ts)
-        if self._num_pending >= self._chunk:
+        if self._num_pending >= self._chunk * (1 if self._datasets else _CONTIGUOUS_CHUNKS):
             self._flush(self._num_pending // self._chunk * self._chunk)
 
     def _flush(self, count: int, final: bool = False) -> None:
         """Write the first ``count`` pending events and keep the rest pending.
 
-        A file whose events never filled a chunk gets plain contiguous datasets of its exact
-        size (when uncompressed): a short trajectory takes no more room than its events.
+        A file whose events never filled ``_CONTIGUOUS_CHUNKS`` chunks gets plain contiguous
+        datasets of its exact size (when uncompressed): a short trajectory takes no more
+        room than its events.
         """
         if self._datasets is None:
             group = self._file.create_group('events')
