@@ -186,12 +186,12 @@ class EventSimulator:
         self.size = tuple(size)
         self.rng = rng
         shape = self.size[::-1]
-        # Clipped so a far tail sample cannot make a pixel fire without limit.
         # ON and OFF threshold of a pixel side by side (one cache line); float32 draws: the
         # per-trajectory start-up cost at 1280x720 is mostly these 1.8 million numbers.
         thresholds = rng.standard_normal(shape + (2,), np.float32)
         thresholds *= np.float32(threshold_sigma)
         thresholds += np.float32(contrast_threshold)
+        # Clipped so a far tail sample cannot make a pixel fire without limit.
         self._thresholds = np.maximum(thresholds, np.float32(0.2 * contrast_threshold))
         self.refractory_period = refractory_period
         self.lin_log_threshold = lin_log_threshold
