@@ -12,6 +12,7 @@ from .sequence import (
     write_sequence,
 )
 from .spades_writer import (
+    SpadesFileWriter,
     make_labels,
     write_camera_json,
     write_spades_file,
@@ -20,7 +21,7 @@ from .spades_writer import (
 from .trajectory import Trajectory, fitting_distance, random_trajectory
 
 __all__ = [
-    'EventSimulator', 'LABEL_RATE', 'SequenceOptions',
+    'EventSimulator', 'LABEL_RATE', 'SequenceOptions', 'SpadesFileWriter',
     'TICKS_PER_SECOND', 'Trajectory', 'camera_for_resolution', 'fitting_distance',
     'frame_times', 'generate_sequence', 'lin_log', 'make_labels',
     'random_trajectory', 'render', 'render_region', 'sequence_name',

@@ -4,9 +4,11 @@ A sequence is a function of ``(seed, index, options)`` only: its random source i
 ``SeedSequence(seed, spawn_key=(index,))`` (the ``index``-th child of ``SeedSequence(seed)``),
 so a file is the same whichever worker makes it and however many sequences are made.
 """
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numba
 import numpy as np
 import torch
 
@@ -16,13 +18,15 @@ from sparkpose.structures.body_model import BodyModel, proba2_like
 
 from .event_simulator import EventSimulator
 from .renderer import render_region
-from .spades_writer import make_labels, write_spades_file
+from .spades_writer import SpadesFileWriter, make_labels
 from .trajectory import Trajectory, random_trajectory
 
 TICKS_PER_SECOND = {'100us': 10_000, 'us': 1_000_000}
 LABEL_RATE = 10  # Hz
 # Motion is measured over base intervals this long (s) to choose the frames in between.
 _BASE_INTERVAL = 0.01
+# Events are generated, sorted and written in blocks about this long (s).
+_BLOCK_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -114,53 +118,65 @@ def frame_times(body: BodyModel, trajectory: Trajectory, K: np.ndarray,
     return np.concatenate([[0.0], start + within * step])
 
 
+@numba.njit(cache=True)
+def _tick_order(ticks: np.ndarray) -> np.ndarray:
+    """Stable order sorting integer ``ticks`` (a counting sort: a block spans few ticks)."""
+    low = ticks.min()
+    starts = np.zeros(ticks.max() - low + 2, np.int64)
+    for tick in ticks:
+        starts[tick - low + 1] += 1
+    starts = np.cumsum(starts)
+    order = np.empty(len(ticks), np.int64)
+    for i, tick in enumerate(ticks):
+        order[starts[tick - low]] = i
+        starts[tick - low] += 1
+    return order
+
+
+def _block_ends(times: np.ndarray) -> np.ndarray:
+    """Indices of the frames that close the event blocks (the first at or after each
+    multiple of ``_BLOCK_SECONDS``, and the last frame)."""
+    ends = np.searchsorted(times, np.arange(1, int(times[-1] / _BLOCK_SECONDS) + 1)
+                           * _BLOCK_SECONDS)
+    return np.unique(np.append(ends[ends < len(times)], len(times) - 1))
+
+
 def simulate_events(body: BodyModel, trajectory: Trajectory, K: np.ndarray, sun: np.ndarray,
                     simulator: EventSimulator, options: SequenceOptions
-                    ) -> dict[str, np.ndarray]:
+                    ) -> Iterator[dict[str, np.ndarray]]:
     """Render the trajectory frame by frame and turn it into events plus sensor noise.
 
-    Returns:
+    Events come in blocks of about ``_BLOCK_SECONDS`` (the frames' events with the noise of
+    the same interval), each sorted on its own: blocks follow each other in time, so their
+    concatenation is sorted and memory does not grow with the duration.
+
+    Yields:
         ``xs, ys`` uint16, ``ts`` int64 ticks of ``options.time_unit`` (sorted), ``ps`` uint8.
     """
     size = tuple(options.resolution)
     ticks_per_second = TICKS_PER_SECOND[options.time_unit]
-    noise = simulator.noise_events(options.duration)
-    order = np.argsort(noise['t'], kind='stable')
-    noise = {key: value[order] for key, value in noise.items()}
     times = frame_times(body, trajectory, K, options.duration, options.max_pixel_motion)
     rotations, translations = trajectory.pose(times)
-    # Each frame's events (with the noise of its interval) are sorted on their own: frames
-    # follow each other in time, so the concatenation is sorted and memory stays compact.
-    chunks = []
-    for i, (time, rotation, translation) in enumerate(zip(times, rotations, translations)):
-        crop, bbox = render_region(body, rotation, translation, K, size, sun, options.ambient)
-        if i == 0:
-            simulator.reset(crop, bbox, time)
-            continue
-        lo, hi = np.searchsorted(noise['t'], [times[i - 1], time], side='right')
-        events = simulator.step(crop, bbox, time)
-        events = {key: np.concatenate([events[key], noise[key][lo:hi]]) for key in events}
-        order = np.argsort(events['t'], kind='stable')
-        chunks.append(dict(xs=events['x'][order], ys=events['y'][order], ps=events['p'][order],
-                           ts=np.floor(events['t'][order] * ticks_per_second).astype(np.int64)))
-    return {key: np.concatenate([c[key] for c in chunks]) for key in ('xs', 'ys', 'ts', 'ps')}
+
+    def render(i):
+        return render_region(body, rotations[i], translations[i], K, size, sun, options.ambient)
+
+    simulator.reset(*render(0), times[0])
+    start = 0
+    for end in _block_ends(times):
+        parts = [simulator.step(*render(i), times[i]) for i in range(start + 1, end + 1)]
+        parts.append(simulator.noise_events(times[start], times[end]))
+        ticks = np.floor(np.concatenate([e['t'] for e in parts]) * ticks_per_second
+                         ).astype(np.int64)
+        order = _tick_order(ticks) if len(ticks) else np.zeros(0, np.int64)
+        yield dict(xs=np.concatenate([e['x'] for e in parts])[order],
+                   ys=np.concatenate([e['y'] for e in parts])[order], ts=ticks[order],
+                   ps=np.concatenate([e['p'] for e in parts])[order])
+        start = end
 
 
-def generate_sequence(seed: int, index: int, options: SequenceOptions | None = None) -> dict:
-    """Simulate one trajectory.
-
-    Args:
-        seed: Data-set seed.
-        index: Sequence number (also its name, ``RT{index:03d}``).
-        options: See :class:`SequenceOptions`; defaults when ``None``.
-
-    Returns:
-        ``name``; ``events``: ``xs, ys`` uint16, ``ts`` int64 ticks sorted, ``ps`` uint8
-        (1 ON); ``labels``: :func:`make_labels` records (poses only when
-        ``options.with_poses``); ``poses``: ``(N, 3, 3)`` rotations and ``(N, 3)``
-        translations at the label times, whatever ``with_poses``.
-    """
-    options = options or SequenceOptions()
+def _prepare(seed: int, index: int, options: SequenceOptions) -> dict:
+    """Everything of sequence ``index`` but its events: name, labels, poses, event source."""
     rng_traj, rng_events = (np.random.default_rng(s) for s in
                             np.random.SeedSequence(seed, spawn_key=(index,)).spawn(2))
     size = tuple(options.resolution)
@@ -176,9 +192,10 @@ def generate_sequence(seed: int, index: int, options: SequenceOptions | None = N
                                options.threshold_sigma, options.refractory_period,
                                leak_rate=options.leak_rate,
                                shot_noise_rate=options.shot_noise_rate)
-    events = simulate_events(body, trajectory, K, sun, simulator, options)
 
     ticks_per_second = TICKS_PER_SECOND[options.time_unit]
+    # Label i closes the window (i·100 ms, (i + 1)·100 ms]: the first as soon as one full
+    # window exists, the last at the latest full window.
     num_labels = int(np.floor(options.duration * LABEL_RATE + 1e-9))
     label_ticks = np.arange(1, num_labels + 1) * (ticks_per_second // LABEL_RATE)
     label_rot, label_t = trajectory.pose(label_ticks / ticks_per_second)
@@ -188,26 +205,53 @@ def generate_sequence(seed: int, index: int, options: SequenceOptions | None = N
         labels = make_labels(name, label_ticks, label_t, quat)
     else:
         labels = make_labels(name, label_ticks, None, None)
-    return dict(name=name, events=events, labels=labels, poses=(label_rot, label_t))
+    return dict(name=name, labels=labels, poses=(label_rot, label_t),
+                events=simulate_events(body, trajectory, K, sun, simulator, options))
+
+
+def generate_sequence(seed: int, index: int, options: SequenceOptions | None = None) -> dict:
+    """Simulate one trajectory in memory (:func:`write_sequence` streams it to a file).
+
+    Args:
+        seed: Data-set seed.
+        index: Sequence number (also its name, ``RT{index:03d}``).
+        options: See :class:`SequenceOptions`; defaults when ``None``.
+
+    Returns:
+        ``name``; ``events``: ``xs, ys`` uint16, ``ts`` int64 ticks sorted, ``ps`` uint8
+        (1 ON); ``labels``: :func:`make_labels` records (poses only when
+        ``options.with_poses``); ``poses``: ``(N, 3, 3)`` rotations and ``(N, 3)``
+        translations at the label times, whatever ``with_poses``.
+    """
+    sequence = _prepare(seed, index, options or SequenceOptions())
+    blocks = list(sequence['events'])
+    sequence['events'] = {key: np.concatenate([b[key] for b in blocks])
+                          for key in ('xs', 'ys', 'ts', 'ps')}
+    return sequence
 
 
 def write_sequence(out_dir: str | Path, seed: int, index: int,
                    options: SequenceOptions | None = None, compression: str | None = None
                    ) -> Path:
-    """Generate sequence ``index`` and write it as ``out_dir/RT{index:03d}.h5``.
+    """Generate sequence ``index`` and stream it to ``out_dir/RT{index:03d}.h5``.
+
+    The file equals the one :func:`generate_sequence`'s events would give; memory holds
+    one block of events at a time, whatever the duration.
 
     Args:
         out_dir: Output directory.
         seed: Data-set seed.
         index: Sequence number.
         options: See :class:`SequenceOptions`.
-        compression: Event-dataset filter, see
-            :func:`~sparkpose.simulation.spades_writer.write_spades_file`.
+        compression: Event-dataset filter, see :class:`SpadesFileWriter`.
 
     Returns:
         The written path.
     """
-    sequence = generate_sequence(seed, index, options)
+    sequence = _prepare(seed, index, options or SequenceOptions())
     path = Path(out_dir) / f"{sequence['name']}.h5"
-    write_spades_file(path, sequence['events'], sequence['labels'], compression)
+    with SpadesFileWriter(path, compression) as writer:
+        for block in sequence['events']:
+            writer.append(block)
+        writer.finish(sequence['labels'])
     return path

@@ -87,7 +87,7 @@ def test_per_pixel_thresholds():
 def test_noise_rates_and_seeding():
     width, height, duration = 200, 100, 2.0
     noise = _simulator((width, height), leak_rate=0.5, shot_noise_rate=0.25).noise_events(
-        duration)
+        0.0, duration)
     pixels = width * height
     leak = 0.5 * pixels * duration
     shot = 0.25 * pixels * duration
@@ -97,7 +97,7 @@ def test_noise_rates_and_seeding():
     assert noise['t'].min() > 0 and noise['t'].max() <= duration
     assert noise['x'].max() < width and noise['y'].max() < height
     again = _simulator((width, height), leak_rate=0.5, shot_noise_rate=0.25).noise_events(
-        duration)
+        0.0, duration)
     for key in noise:
         np.testing.assert_array_equal(noise[key], again[key])
 
@@ -105,3 +105,18 @@ def test_noise_rates_and_seeding():
 def test_step_before_reset_is_an_error():
     with pytest.raises(RuntimeError, match='reset'):
         _simulator().step(np.zeros((1, 1), np.float32), (0, 0, 1, 1), 0.1)
+
+
+def test_noise_in_consecutive_intervals_is_the_noise_of_their_union():
+    def leak(cuts):
+        sim = _simulator((50, 40), leak_rate=2.0)
+        parts = [sim.noise_events(a, b) for a, b in zip(cuts[:-1], cuts[1:])]
+        events = np.stack([np.concatenate([e[k] for e in parts]).astype(np.float64)
+                           for k in ('t', 'x', 'y')])
+        assert all(np.all((e['t'] > a) & (e['t'] <= b)) for e, a, b in
+                   zip(parts, cuts[:-1], cuts[1:]))
+        return events[:, np.lexsort(events[::-1])]
+
+    whole = leak([0.0, 2.0])
+    assert whole.shape[1] == pytest.approx(2.0 * 2000 * 2.0, rel=0.05)
+    np.testing.assert_array_equal(leak([0.0, 0.3, 0.3, 1.25, 2.0]), whole)

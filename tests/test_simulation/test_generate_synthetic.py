@@ -1,5 +1,6 @@
 """The data-set generator CLI, called in-process and read back with plain h5py."""
 import json
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -72,6 +73,7 @@ def test_same_seed_same_data_any_workers(generate_synthetic, dataset, tmp_path):
         for key in EVENT_KEYS:
             np.testing.assert_array_equal(events[key], reference[key])
         np.testing.assert_array_equal(labels, reference_labels)
+        assert path.read_bytes() == (out / path.name).read_bytes()  # the files, byte for byte
 
 
 def test_different_seed_different_data(generate_synthetic, dataset, tmp_path):
@@ -117,3 +119,19 @@ def test_bad_resolution_is_rejected(generate_synthetic, tmp_path, capsys):
     with pytest.raises(SystemExit):
         generate_synthetic.main(['--out', str(tmp_path), '--resolution', '1280by720'])
     assert 'expected WxH' in capsys.readouterr().err
+
+
+def test_presets_set_defaults_that_flags_override(generate_synthetic, tmp_path):
+    demo = generate_synthetic.parse_args(['--out', str(tmp_path), '--preset', 'demo'])
+    # Exactly the flags the demo used before it had a name.
+    flags = generate_synthetic.parse_args([
+        '--out', str(tmp_path), '--num-sequences', '800', '--duration', '1',
+        '--resolution', '320x180', '--min-tumble-rate', '30', '--max-tumble-rate', '120'])
+    assert vars(demo) == dict(vars(flags), preset='demo')
+    spades = generate_synthetic.parse_args(['--out', str(tmp_path), '--preset', 'spades',
+                                            '--num-sequences', '2', '--seed', '3'])
+    assert (spades.num_sequences, spades.duration, spades.resolution) == (2, 60.0, (1280, 720))
+    assert spades.seed == 3 and spades.split == [0.8, 0.1, 0.1]
+    assert generate_synthetic.split_counts(300, spades.split) == [240, 30, 30]
+    makefile = Path(__file__).parents[2] / 'Makefile'
+    assert 'DEMO_DATA_ARGS := --preset demo --seed 0' in makefile.read_text()
