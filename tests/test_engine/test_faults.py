@@ -39,13 +39,15 @@ def _env() -> dict:
 
 def _write_config(path: Path, root: Path, num_workers: int, persistent: bool,
                   kill_at: tuple[int, int] | None = None) -> Path:
-    """The demo config on ``root``: batch 8, 3 epochs, no validation, optional SIGKILL hook."""
+    """The demo config on ``root``: batch 8, 3 epochs, no validation, optional SIGKILL hook,
+    and the data preprocessor's on-device noise (torch's generator must resume too)."""
     hooks = [] if kill_at is None else [dict(type='KillAtIterHook', epoch=kill_at[0],
                                              iteration=kill_at[1])]
     path.write_text(f"""
 _base_ = [{str(DEMO_CONFIG)!r}]
 custom_imports = dict(imports=['fault_hooks'], allow_failed_imports=False)
-model = dict(head=dict(body_model={str(root / 'body.json')!r}))
+model = dict(head=dict(body_model={str(root / 'body.json')!r}),
+             data_preprocessor=dict(type='PoseDataPreprocessor', noise_prob=0.5))
 train_dataloader = dict(batch_size=8, num_workers={num_workers},
                         persistent_workers={persistent},
                         dataset=dict(data_root={str(root)!r}))
@@ -90,14 +92,7 @@ def straight_weights(synthetic_root, tmp_path_factory) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('num_workers, persistent', [
-    pytest.param(2, True, marks=pytest.mark.xfail(
-        strict=True, reason='found 1: persistent workers keep their global numpy streams')),
-    pytest.param(0, False, marks=pytest.mark.xfail(
-        strict=True, reason='found 1: the main process draws other numbers than workers')),
-    pytest.param(2, False, marks=pytest.mark.xfail(
-        strict=True, reason='found 1: augmentation depends on the worker that made a sample')),
-])
+@pytest.mark.parametrize('num_workers, persistent', [(2, True), (0, False), (2, False)])
 def test_sigkill_mid_epoch_then_resume_is_bit_identical(synthetic_root, tmp_path,
                                                         straight_weights, num_workers,
                                                         persistent):

@@ -1,4 +1,4 @@
-from .base import RandomTransform
+from .base import RandomTransform, sample_rng
 from .event_augmentations import RandomEventDensity, RandomPolaritySwap
 from .flip import RandomHorizontalFlip
 from .formatting import PackPoseInputs
@@ -11,5 +11,5 @@ __all__ = [
     'CropToTarget', 'EventsToFrame', 'EventsToVoxelGrid', 'PackPoseInputs',
     'RandomEventDensity', 'RandomHorizontalFlip', 'RandomPolaritySwap', 'RandomTransform',
     'RandomVoxelNoise', 'crop_events', 'locate_target', 'voxel_grid_fused',
-    'voxel_grid_reference',
+    'voxel_grid_reference', 'sample_rng',
 ]

@@ -3,7 +3,7 @@ import numpy as np
 
 from sparkpose.registry import TRANSFORMS
 
-from .base import RandomTransform
+from .base import RandomTransform, sample_rng
 
 
 @TRANSFORMS.register_module()
@@ -31,6 +31,6 @@ class RandomVoxelNoise(RandomTransform):
     def transform(self, results: dict) -> dict:
         """Replace ``inputs`` by ``inputs + U[0, max_amplitude)`` (float32, new array)."""
         inputs = results['inputs']
-        noise = np.random.rand(*inputs.shape) * self.max_amplitude
+        noise = sample_rng(results).random(inputs.shape) * self.max_amplitude
         results['inputs'] = inputs + noise.astype(np.float32)
         return results
