@@ -136,9 +136,7 @@ def _damage(path: Path, how: str) -> None:
                       'garbage': os.urandom(4096)}[how])
 
 
-@pytest.mark.parametrize('how', [
-    pytest.param(how, marks=pytest.mark.xfail(strict=True, reason='found 3: bare h5py error'))
-    for how in ('truncated', 'zero-byte', 'garbage')])
+@pytest.mark.parametrize('how', ['truncated', 'zero-byte', 'garbage'])
 def test_damaged_h5_file_is_named(spades_root_factory, how):
     root = spades_root_factory(names=('RT000', 'RT001'))
     bad = root / 'RT001.h5'
@@ -149,7 +147,6 @@ def test_damaged_h5_file_is_named(spades_root_factory, how):
     assert info.value.__cause__ is not None  # raised from the library's error
 
 
-@pytest.mark.xfail(strict=True, reason='found 3: bare JSONDecodeError without the path')
 def test_malformed_camera_json_is_named(tmp_path):
     camera = tmp_path / 'camera.json'
     camera.write_text('{"Nu": 1280, "Nv": 720, "cameraMatrix": [[1, 0,')
@@ -172,7 +169,6 @@ def logged_warnings() -> Iterator[list[str]]:
         logger.removeHandler(handler)
 
 
-@pytest.mark.xfail(strict=True, reason='found 5: the assumed camera is logged at INFO')
 def test_missing_camera_json_warns_naming_the_assumed_camera(tmp_path):
     with logged_warnings() as warnings:
         size, cam_k = load_camera(str(tmp_path / 'camera.json'))
@@ -251,10 +247,17 @@ build_runner(toy_config({str(tmp_path)!r}, max_epochs=3, val=False)).train()
     assert not list(tmp_path.glob('.*.tmp'))
 
 
-@pytest.mark.xfail(strict=True, reason='found 3: bare h5py error')
 def test_truncated_h5_is_named_by_the_sequence_reader(spades_file_factory):
     """The same check at the level ``infer.py`` uses (one file, no split)."""
     path = spades_file_factory('RT900')
     _damage(path, 'truncated')
     with pytest.raises(Exception, match=str(path)):
         SPADESSequence(path)
+
+
+def test_unreadable_split_file_is_named(spades_root_factory):
+    root = spades_root_factory(names=('RT000',))
+    (root / 'train.txt').write_bytes(b'\xff\xfe\x00RT000')
+    with pytest.raises(ValueError, match=str(root / 'train.txt')) as info:
+        SPADESDataset(data_root=str(root), split='train.txt', index_cache_dir=None)
+    assert isinstance(info.value.__cause__, UnicodeDecodeError)
