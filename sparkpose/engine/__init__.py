@@ -28,7 +28,7 @@ from .optim_wrappers import (
     enable_amp,
     fall_back_to_fp32,
 )
-from .runner import SparkposeRunner, find_resumable_checkpoint
+from .runner import SparkposeRunner, find_resumable_checkpoint, resume_candidates
 from .schedulers import CosineAnnealingWarmRestartsLR, restart_periods
 from .worker_seeding import seed_worker
 
@@ -40,7 +40,7 @@ __all__ = [
     'set_random_state', 'SkipErrorEpochBasedTrainLoop', 'resolve_exception', 'AMP_DTYPES',
     'AllParamsOptimWrapperConstructor', 'NonFiniteLossError', 'SkipNonFiniteAmpOptimWrapper',
     'SkipNonFiniteMixin', 'SkipNonFiniteOptimWrapper', 'amp_device_available', 'enable_amp',
-    'fall_back_to_fp32', 'SparkposeRunner', 'find_resumable_checkpoint',
+    'fall_back_to_fp32', 'SparkposeRunner', 'find_resumable_checkpoint', 'resume_candidates',
     'CosineAnnealingWarmRestartsLR', 'restart_periods', 'seed_worker',
     'PoseVisualizationHook',
 ]

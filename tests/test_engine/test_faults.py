@@ -177,7 +177,6 @@ def test_missing_camera_json_warns_naming_the_assumed_camera(tmp_path):
                for message in warnings), warnings
 
 
-@pytest.mark.xfail(strict=True, reason='found 3: the disk-full error does not name the file')
 def test_disk_full_names_the_checkpoint_and_keeps_the_last_one(tmp_path, monkeypatch):
     path = tmp_path / 'epoch_1.pth'
     atomic_write_bytes(b'previous checkpoint', path)
@@ -194,7 +193,6 @@ def test_disk_full_names_the_checkpoint_and_keeps_the_last_one(tmp_path, monkeyp
     assert sorted(p.name for p in tmp_path.iterdir()) == ['epoch_1.pth']
 
 
-@pytest.mark.xfail(strict=True, reason='found 4: a corrupt newest checkpoint stops --resume')
 def test_resume_falls_back_from_a_corrupt_newest_checkpoint(tmp_path):
     build_runner(toy_config(tmp_path, max_epochs=2, val=False)).train()
     newest = tmp_path / 'epoch_2.pth'
@@ -204,7 +202,6 @@ def test_resume_falls_back_from_a_corrupt_newest_checkpoint(tmp_path):
     assert resumed.epoch == 3 and resumed.iter == 12  # epochs 2 and 3 ran again
 
 
-@pytest.mark.xfail(strict=True, reason='found 4: stale temporary files are never removed')
 def test_stale_temporary_files_of_interrupted_saves_are_removed(tmp_path):
     tmp_path.mkdir(exist_ok=True)
     stale = tmp_path / '.epoch_3.pth.0123456789ab.tmp'
@@ -216,7 +213,6 @@ def test_stale_temporary_files_of_interrupted_saves_are_removed(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason='found 4: the killed save leaves its temporary file')
 def test_sigkill_during_save_leaves_a_resumable_run(tmp_path):
     """A process killed while writing a checkpoint leaves no partial file under the
     checkpoint's name, and the run resumes from the previous one."""

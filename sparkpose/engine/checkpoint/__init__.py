@@ -1,5 +1,10 @@
 """Checkpoint I/O: safe (weights-only) loading and atomic saving."""
-from .atomic_save import ATOMIC_BACKEND, AtomicLocalBackend, atomic_write_bytes
+from .atomic_save import (
+    ATOMIC_BACKEND,
+    AtomicLocalBackend,
+    atomic_write_bytes,
+    remove_stale_temporaries,
+)
 from .safe_load import (
     UnsafeCheckpointError,
     find_unsafe_globals,
@@ -7,5 +12,6 @@ from .safe_load import (
     safe_checkpoint_globals,
 )
 
-__all__ = ['ATOMIC_BACKEND', 'AtomicLocalBackend', 'atomic_write_bytes', 'UnsafeCheckpointError',
+__all__ = ['ATOMIC_BACKEND', 'AtomicLocalBackend', 'atomic_write_bytes',
+           'remove_stale_temporaries', 'UnsafeCheckpointError',
            'find_unsafe_globals', 'load_checkpoint_safely', 'safe_checkpoint_globals']
