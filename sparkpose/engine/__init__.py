@@ -2,8 +2,12 @@
 from .checkpoint import (
     ATOMIC_BACKEND,
     AtomicLocalBackend,
+    CheckpointMismatchError,
     UnsafeCheckpointError,
     atomic_write_bytes,
+    check_state_dict,
+    checkpoint_architecture,
+    describe_architecture,
     find_unsafe_globals,
     load_checkpoint_safely,
     safe_checkpoint_globals,
@@ -34,6 +38,8 @@ from .worker_seeding import seed_worker
 
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicLocalBackend', 'UnsafeCheckpointError', 'atomic_write_bytes',
+    'CheckpointMismatchError', 'check_state_dict', 'checkpoint_architecture',
+    'describe_architecture',
     'find_unsafe_globals', 'load_checkpoint_safely', 'safe_checkpoint_globals',
     'apply_common_options', 'check_config_keys', 'RandomStateHook', 'StagedUnfreezeHook',
     'get_random_state',

@@ -26,6 +26,11 @@ from .checkpoint import (
     load_checkpoint_safely,
     remove_stale_temporaries,
 )
+from .checkpoint.strict_load import (
+    check_state_dict,
+    checkpoint_architecture,
+    describe_architecture,
+)
 from .optim_wrappers import fall_back_to_fp32
 
 
@@ -165,11 +170,21 @@ class SparkposeRunner(Runner):
         """Load ``filename`` (local file) into the model without running code from it.
 
         Same behaviour as :meth:`mmengine.runner.Runner.load_checkpoint` (``after_load_checkpoint``
-        hooks, ``revise_keys``), with the safe loader in place of ``torch.load``.
+        hooks, ``revise_keys``), with the safe loader in place of ``torch.load``. Strict, with
+        an error naming the keys and both architectures, when resuming or when the config
+        sets ``load_strict=True`` (``tools/test.py`` does unless ``--non-strict``).
         """
         checkpoint = load_checkpoint_safely(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
+        if strict or self._resume or self.cfg.get('load_strict', False):
+            state_dict = checkpoint.get('state_dict', checkpoint)
+            for pattern, replacement in revise_keys:
+                state_dict = {re.sub(pattern, replacement, k): v for k, v in state_dict.items()}
+            check_state_dict(model, state_dict, filename,
+                             describe_architecture(self.cfg.get('model') or {}),
+                             checkpoint_architecture(checkpoint))
+            strict = True
         checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')

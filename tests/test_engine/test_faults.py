@@ -110,7 +110,6 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(synthetic_root, tmp_path
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason='found 2: test.py scores the checkpoint and exits 0')
 def test_wrong_architecture_checkpoint_is_refused_by_test_py(synthetic_root, tmp_path):
     demo = Config.fromfile(str(DEMO_CONFIG))
     demo.model.head.body_model = str(synthetic_root / 'body.json')

@@ -11,7 +11,15 @@ from .safe_load import (
     load_checkpoint_safely,
     safe_checkpoint_globals,
 )
+from .strict_load import (
+    CheckpointMismatchError,
+    check_state_dict,
+    checkpoint_architecture,
+    describe_architecture,
+)
 
 __all__ = ['ATOMIC_BACKEND', 'AtomicLocalBackend', 'atomic_write_bytes',
            'remove_stale_temporaries', 'UnsafeCheckpointError',
-           'find_unsafe_globals', 'load_checkpoint_safely', 'safe_checkpoint_globals']
+           'find_unsafe_globals', 'load_checkpoint_safely', 'safe_checkpoint_globals',
+           'CheckpointMismatchError', 'check_state_dict', 'checkpoint_architecture',
+           'describe_architecture']
