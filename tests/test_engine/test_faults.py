@@ -154,13 +154,13 @@ def test_malformed_camera_json_is_named(tmp_path):
 
 
 @contextmanager
-def logged_warnings() -> Iterator[list[str]]:
-    """Messages of WARNING and above logged through mmengine's current logger meanwhile
-    (MMLogger does not propagate to the root logger, so caplog does not see them)."""
+def logged_warnings(logger: logging.Logger | None = None) -> Iterator[list[str]]:
+    """Messages of WARNING and above logged meanwhile through ``logger`` (default: mmengine's
+    current one; MMLogger does not propagate to the root logger, so caplog sees nothing)."""
     messages: list[str] = []
     handler = logging.Handler(logging.WARNING)
     handler.emit = lambda record: messages.append(record.getMessage())
-    logger = MMLogger.get_current_instance()
+    logger = logger or MMLogger.get_current_instance()
     logger.addHandler(handler)
     try:
         yield messages
@@ -256,3 +256,13 @@ def test_unreadable_split_file_is_named(spades_root_factory):
     with pytest.raises(ValueError, match=str(root / 'train.txt')) as info:
         SPADESDataset(data_root=str(root), split='train.txt', index_cache_dir=None)
     assert isinstance(info.value.__cause__, UnicodeDecodeError)
+
+
+def test_unseeded_sampler_with_persistent_workers_warns(tmp_path):
+    cfg = toy_config(tmp_path, max_epochs=2, val=False)
+    cfg['train_dataloader'].update(num_workers=1, persistent_workers=True)
+    runner = build_runner(cfg)
+    with logged_warnings(runner.logger) as warnings:
+        runner.train()
+    assert any("not bit-identical; use sampler=dict(type='SeededSampler')" in message
+               for message in warnings), warnings
