@@ -32,6 +32,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--show-dir', metavar='DIR',
                         help='draw the test samples (event image with GT and predicted pose) '
                         'into DIR, relative to <work_dir>/<timestamp> unless absolute')
+    parser.add_argument('--non-strict', action='store_true',
+                        help='load a checkpoint whose tensors do not all match the model '
+                        '(a deliberate partial load); by default a mismatch is an error')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
                         help='override config settings, e.g. test_dataloader.batch_size=8')
     parser.add_argument('--verbose', action='store_true',
@@ -83,6 +86,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
                          args.verbose)
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    cfg.load_strict = not args.non_strict
     if args.out:
         add_dump_metric(cfg, args.out)
     if args.show_dir:

@@ -9,7 +9,12 @@ from mmengine.registry import init_default_scope
 
 from sparkpose.datasets import SPADESDataset
 from sparkpose.datasets.collate import pose_collate
-from sparkpose.engine import load_checkpoint_safely
+from sparkpose.engine import (
+    check_state_dict,
+    checkpoint_architecture,
+    describe_architecture,
+    load_checkpoint_safely,
+)
 from sparkpose.registry import MODELS
 
 from .pose_smoothing import smooth_pose_sequence
@@ -47,12 +52,14 @@ def init_model(config: str | Path | Config, checkpoint: str | Path | None = None
     init_default_scope(cfg.get('default_scope', 'sparkpose'))
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        state = load_checkpoint_safely(str(checkpoint), map_location='cpu')
-        state = state.get('state_dict', state) if isinstance(state, dict) else None
+        loaded = load_checkpoint_safely(str(checkpoint), map_location='cpu')
+        state = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else None
         if not isinstance(state, dict) or not all(
                 isinstance(value, torch.Tensor) for value in state.values()):
             raise ValueError(f"{checkpoint}: expected a dict with a 'state_dict' of tensors "
                              f'(an mmengine checkpoint) or a bare state dict')
+        check_state_dict(model, state, str(checkpoint), describe_architecture(cfg.model),
+                         checkpoint_architecture(loaded))
         model.load_state_dict(state)
     model.cfg = cfg
     return model.to(device).eval()

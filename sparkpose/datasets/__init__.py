@@ -3,6 +3,7 @@ from . import transforms
 from .collate import pose_collate
 from .format_error import SPADESFormatError
 from .h5_file_pool import H5FilePool
+from .samplers import SeededIndex, SeededSampler, sample_generator
 from .spades_dataset import SPADESDataset, load_camera, read_split
 from .spades_format import SPADES_CAMERA
 from .spades_reader import SPADESSequence, read_labels, scan_events
@@ -10,4 +11,4 @@ from .time_units import resolve_time_unit
 
 __all__ = ['H5FilePool', 'SPADES_CAMERA', 'SPADESDataset', 'SPADESFormatError', 'SPADESSequence',
            'load_camera', 'pose_collate', 'read_labels', 'read_split', 'resolve_time_unit',
-           'scan_events']
+           'scan_events', 'SeededIndex', 'SeededSampler', 'sample_generator']

@@ -5,6 +5,16 @@ from collections.abc import Sequence
 
 import h5py
 
+from .format_error import unreadable_file_error
+
+
+def open_h5(path: str, **kwargs) -> h5py.File:
+    """``h5py.File(path, 'r')``, raising :class:`SPADESFormatError` naming ``path``."""
+    try:
+        return h5py.File(path, 'r', **kwargs)
+    except OSError as err:
+        raise unreadable_file_error(path, err) from err
+
 
 class H5FilePool:
     """Per-process LRU of read-only HDF5 handles, safe across ``fork`` and pickling.
@@ -39,7 +49,7 @@ class H5FilePool:
         if entry is not None:
             self._files.move_to_end(path)
             return entry
-        entry = self._files[path] = (h5py.File(path, 'r', rdcc_nbytes=self.rdcc_nbytes), {})
+        entry = self._files[path] = (open_h5(path, rdcc_nbytes=self.rdcc_nbytes), {})
         while len(self._files) > self.max_open:
             self._files.popitem(last=False)[1][0].close()
         return entry

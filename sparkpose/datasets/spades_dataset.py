@@ -13,6 +13,7 @@ from mmengine.logging import print_log
 from sparkpose.registry import DATASETS, TRANSFORMS
 
 from .h5_file_pool import H5FilePool
+from .samplers import SeededIndex, sample_generator
 from .spades_format import SPADES_CAMERA
 from .spades_reader import SPADESSequence
 
@@ -20,19 +21,28 @@ from .spades_reader import SPADESSequence
 def load_camera(path: str) -> tuple[tuple[int, int], np.ndarray]:
     """Read ``camera.json`` (``Nu``, ``Nv``, ``cameraMatrix``); the SPADES camera if absent.
 
+    A missing file is a warning, not an error: synthetic sets made at the SPADES resolution
+    and the challenge's test folders may come without one. The warning names the camera
+    assumed, since a wrong one silently breaks every crop and PnP pose.
+
     Returns:
         ``(W, H)`` sensor size in pixels and the ``(3, 3)`` float64 intrinsics.
     """
     if osp.isfile(path):
-        with open(path) as f:
-            camera = json.load(f)
-        missing = [key for key in ('Nu', 'Nv', 'cameraMatrix') if key not in camera]
+        try:
+            with open(path, encoding='utf-8') as f:
+                camera = json.load(f)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f'{path}: not a readable camera JSON file ({err})') from err
+        missing = [key for key in ('Nu', 'Nv', 'cameraMatrix')
+                   if not isinstance(camera, dict) or key not in camera]
         if missing:
             raise ValueError(f'{path}: camera file lacks {missing} (expected Nu, Nv, '
                              f'cameraMatrix as in the SPADES camera.json)')
     else:
-        print_log(f'{path} not found; using the SPADES camera (1280x720, f=1258.6 px)',
-                  logger='current')
+        print_log(f'{path} not found; assuming the SPADES camera (1280x720, f=1258.6 px, '
+                  f'principal point at the centre); write a camera.json if your sensor '
+                  f'differs', logger='current', level=logging.WARNING)
         camera = SPADES_CAMERA
     cam_k = np.asarray(camera['cameraMatrix'], dtype=np.float64)
     if cam_k.shape != (3, 3):
@@ -52,8 +62,12 @@ def read_split(data_root: str, split_file: str) -> list[str]:
     """
     if not osp.isfile(split_file):
         raise FileNotFoundError(f'{data_root}: split file {split_file} not found')
-    with open(split_file) as f:
-        names = [line.split('#')[0].strip() for line in f]
+    try:
+        with open(split_file, encoding='utf-8') as f:
+            names = [line.split('#')[0].strip() for line in f]
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f'{split_file}: not a readable split file (one sequence name per '
+                         f'line expected): {err}') from err
     names = [name.removesuffix('.h5') for name in names if name]
     if not names:
         raise ValueError(f'{data_root}: split file {split_file} lists no sequence')
@@ -129,6 +143,7 @@ class SPADESDataset(BaseDataset):
         self.sensor_size, self.cam_K = load_camera(
             camera_file if osp.isabs(camera_file) else osp.join(data_root, camera_file))
         self.sequences: dict[str, SPADESSequence] = {}
+        self._seed_epoch: tuple[int, int] | None = None
         self._pool = H5FilePool(max_open=max_open_files)
         # Built from our registry, so pipeline types resolve without a default scope.
         kwargs['pipeline'] = [TRANSFORMS.build(t) if isinstance(t, dict) else t
@@ -177,8 +192,17 @@ class SPADESDataset(BaseDataset):
                 info[key] = np.asarray(info[key], dtype=np.float64)
         return info
 
+    def __getitem__(self, idx: int | SeededIndex) -> dict:
+        """Sample ``idx`` through the pipeline; a :class:`SeededIndex` (from
+        :class:`~sparkpose.datasets.SeededSampler`) also seeds its random transforms."""
+        # Kept for prepare_data: mmengine's __getitem__ passes it only the index.
+        self._seed_epoch = (idx.seed, idx.epoch) if isinstance(idx, SeededIndex) else None
+        return super().__getitem__(idx.index if isinstance(idx, SeededIndex) else idx)
+
     def prepare_data(self, idx: int) -> dict:
         """Sample ``idx`` with its window's events, through the pipeline."""
         info = self.get_data_info(idx)
         info['events'] = self.sequences[info['seq_id']].read_window(info['label_index'])
+        if self._seed_epoch is not None:
+            info['rng'] = sample_generator(*self._seed_epoch, idx)
         return self.pipeline(info)

@@ -2,8 +2,12 @@
 from .checkpoint import (
     ATOMIC_BACKEND,
     AtomicLocalBackend,
+    CheckpointMismatchError,
     UnsafeCheckpointError,
     atomic_write_bytes,
+    check_state_dict,
+    checkpoint_architecture,
+    describe_architecture,
     find_unsafe_globals,
     load_checkpoint_safely,
     safe_checkpoint_globals,
@@ -28,19 +32,21 @@ from .optim_wrappers import (
     enable_amp,
     fall_back_to_fp32,
 )
-from .runner import SparkposeRunner, find_resumable_checkpoint
+from .runner import SparkposeRunner, find_resumable_checkpoint, resume_candidates
 from .schedulers import CosineAnnealingWarmRestartsLR, restart_periods
 from .worker_seeding import seed_worker
 
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicLocalBackend', 'UnsafeCheckpointError', 'atomic_write_bytes',
+    'CheckpointMismatchError', 'check_state_dict', 'checkpoint_architecture',
+    'describe_architecture',
     'find_unsafe_globals', 'load_checkpoint_safely', 'safe_checkpoint_globals',
     'apply_common_options', 'check_config_keys', 'RandomStateHook', 'StagedUnfreezeHook',
     'get_random_state',
     'set_random_state', 'SkipErrorEpochBasedTrainLoop', 'resolve_exception', 'AMP_DTYPES',
     'AllParamsOptimWrapperConstructor', 'NonFiniteLossError', 'SkipNonFiniteAmpOptimWrapper',
     'SkipNonFiniteMixin', 'SkipNonFiniteOptimWrapper', 'amp_device_available', 'enable_amp',
-    'fall_back_to_fp32', 'SparkposeRunner', 'find_resumable_checkpoint',
+    'fall_back_to_fp32', 'SparkposeRunner', 'find_resumable_checkpoint', 'resume_candidates',
     'CosineAnnealingWarmRestartsLR', 'restart_periods', 'seed_worker',
     'PoseVisualizationHook',
 ]

@@ -10,7 +10,8 @@ from mmengine.runner import Runner
 # Top-level keys read by mmengine outside Runner.__init__'s arguments.
 _EXTRA_RUNNER_KEYS = ('runner_type', 'model_wrapper_cfg', 'find_unused_parameters', 'sync_bn',
                       'compile', 'activation_checkpointing', 'efficient_conv_bn_eval',
-                      'custom_imports', 'gpu_ids', 'launcher', 'strategy')
+                      'custom_imports', 'gpu_ids', 'launcher', 'strategy',
+                      'load_strict')  # SparkposeRunner: strict load_from
 RUNNER_KEYS = frozenset(
     [name for name in inspect.signature(Runner.__init__).parameters if name not in ('self', 'cfg')]
     + list(_EXTRA_RUNNER_KEYS))

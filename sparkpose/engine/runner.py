@@ -19,16 +19,48 @@ from torch.nn.parallel import DistributedDataParallel
 
 from sparkpose.registry import RUNNERS
 
-from .checkpoint import ATOMIC_BACKEND, find_unsafe_globals, load_checkpoint_safely
+from .checkpoint import (
+    ATOMIC_BACKEND,
+    UnsafeCheckpointError,
+    find_unsafe_globals,
+    load_checkpoint_safely,
+    remove_stale_temporaries,
+)
+from .checkpoint.strict_load import (
+    check_state_dict,
+    checkpoint_architecture,
+    describe_architecture,
+)
 from .optim_wrappers import fall_back_to_fp32
 from .startup_log import shorten_startup_log
 
 
-def find_resumable_checkpoint(work_dir: str) -> str | None:
-    """The checkpoint to auto-resume from: ``last_checkpoint``'s target, else the newest one.
+def resume_candidates(work_dir: str) -> list[str]:
+    """Checkpoints to auto-resume from, best first: ``last_checkpoint``'s target, then every
+    ``epoch_*.pth`` / ``iter_*.pth`` from the newest.
 
     ``CheckpointHook`` writes the ``last_checkpoint`` pointer non-atomically; if a crash left
-    it empty or naming a missing file, the highest ``epoch_*.pth`` / ``iter_*.pth`` is used.
+    it empty or naming a missing file, the numbered checkpoints remain.
+    """
+    candidates = []
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer) as file:
+            target = file.read().strip()
+        if target and osp.isfile(target):
+            candidates.append(target)
+    numbered = [(int(m.group(2)), m.group(1) == 'epoch', path)
+                for path in glob.glob(osp.join(work_dir, '*.pth'))
+                if (m := re.fullmatch(r'(epoch|iter)_(\d+)\.pth', osp.basename(path)))]
+    candidates += [path for *_, path in sorted(numbered, reverse=True)]
+    return list(dict.fromkeys(osp.abspath(path) for path in candidates))
+
+
+def find_resumable_checkpoint(work_dir: str) -> str | None:
+    """The newest checkpoint of ``work_dir`` that loads (see :func:`resume_candidates`).
+
+    An unreadable one (cut short by a full disk, a damaged copy) is skipped with a warning
+    naming it, so training goes on from the newest intact checkpoint beside it.
 
     Args:
         work_dir: The run's work directory.
@@ -36,16 +68,15 @@ def find_resumable_checkpoint(work_dir: str) -> str | None:
     Returns:
         A checkpoint path, or None when there is nothing to resume.
     """
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if osp.isfile(pointer):
-        with open(pointer) as file:
-            target = file.read().strip()
-        if target and osp.isfile(target):
-            return target
-    numbered = [(int(m.group(2)), m.group(1) == 'epoch', path)
-                for path in glob.glob(osp.join(work_dir, '*.pth'))
-                if (m := re.fullmatch(r'(epoch|iter)_(\d+)\.pth', osp.basename(path)))]
-    return max(numbered)[2] if numbered else None
+    for path in resume_candidates(work_dir):
+        try:
+            load_checkpoint_safely(path, map_location='cpu')
+        except (RuntimeError, UnsafeCheckpointError, OSError) as err:
+            print_log(f'Not resuming from {path}: {err}; trying an older checkpoint',
+                      logger='current', level=logging.WARNING)
+            continue
+        return path
+    return None
 
 
 def init_cpu_process_group(launcher: str, dist_cfg: dict) -> None:
@@ -85,7 +116,9 @@ class SparkposeRunner(Runner):
       (temp file, fsync, ``os.replace``); after saving, a checkpoint that the safe loader
       would refuse is reported at once rather than at resume time.
     - **Auto-resume** (``resume=True`` without ``load_from``) survives a damaged
-      ``last_checkpoint`` pointer (:func:`find_resumable_checkpoint`).
+      ``last_checkpoint`` pointer and an unreadable newest checkpoint
+      (:func:`find_resumable_checkpoint`); temporary files of interrupted saves in the work
+      directory are removed at start-up.
     - **AMP without a GPU**: an ``AmpOptimWrapper``-type config on a CPU-only machine
       trains in float32 with one warning instead of failing mmengine's GPU assertion.
     - **A short start-up log**: environment, config and hook order go to the log file only
@@ -144,7 +177,12 @@ class SparkposeRunner(Runner):
         return super().build_optim_wrapper(optim_wrapper)
 
     def load_or_resume(self) -> None:
-        """Load or resume; auto-resume tolerates a damaged ``last_checkpoint`` pointer."""
+        """Load or resume; auto-resume falls back to the newest readable checkpoint."""
+        if is_main_process():
+            removed = remove_stale_temporaries(self.work_dir)
+            if removed:
+                self.logger.warning(f'Removed {len(removed)} temporary file(s) of interrupted '
+                                    f'saves: {", ".join(removed)}')
         if self._resume and self._load_from is None and not self._has_loaded:
             self._load_from = find_resumable_checkpoint(self.work_dir)
             if self._load_from is not None:
@@ -157,11 +195,21 @@ class SparkposeRunner(Runner):
         """Load ``filename`` (local file) into the model without running code from it.
 
         Same behaviour as :meth:`mmengine.runner.Runner.load_checkpoint` (``after_load_checkpoint``
-        hooks, ``revise_keys``), with the safe loader in place of ``torch.load``.
+        hooks, ``revise_keys``), with the safe loader in place of ``torch.load``. Strict, with
+        an error naming the keys and both architectures, when resuming or when the config
+        sets ``load_strict=True`` (``tools/test.py`` does unless ``--non-strict``).
         """
         checkpoint = load_checkpoint_safely(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
+        if strict or self._resume or self.cfg.get('load_strict', False):
+            state_dict = checkpoint.get('state_dict', checkpoint)
+            for pattern, replacement in revise_keys:
+                state_dict = {re.sub(pattern, replacement, k): v for k, v in state_dict.items()}
+            check_state_dict(model, state_dict, filename,
+                             describe_architecture(self.cfg.get('model') or {}),
+                             checkpoint_architecture(checkpoint))
+            strict = True
         checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')

@@ -19,7 +19,8 @@ def seed_worker(worker_id: int) -> None:
     seeding from it gives every epoch new streams, and (with ``RandomStateHook`` restoring
     the main generator) the same streams again after a resume. Select it with
     ``train_dataloader.worker_init_fn=dict(type='sparkpose.seed_worker')``; bit-identical
-    resumption also needs ``persistent_workers=False``.
+    resumption also needs ``persistent_workers=False``. ``SeededSampler`` needs neither: it
+    seeds every sample's transforms itself (docs/reproducibility.md).
 
     Args:
         worker_id: Index of the worker (unused: already part of ``torch.initial_seed()``).

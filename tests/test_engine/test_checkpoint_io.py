@@ -23,6 +23,7 @@ from sparkpose.engine import (
     find_resumable_checkpoint,
     find_unsafe_globals,
     load_checkpoint_safely,
+    resume_candidates,
 )
 
 pytestmark = pytest.mark.usefixtures('keep_torch_determinism')
@@ -181,9 +182,11 @@ def test_damaged_last_checkpoint_pointer_falls_back_to_newest(tmp_path):
     for name in ('epoch_2.pth', 'epoch_10.pth', 'best_toy_mse_epoch_11.pth'):
         (tmp_path / name).write_bytes(b'')
     (tmp_path / 'last_checkpoint').write_text('')  # truncated by a crash
-    assert find_resumable_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_10.pth')
+    assert resume_candidates(str(tmp_path)) == [str(tmp_path / 'epoch_10.pth'),
+                                                str(tmp_path / 'epoch_2.pth')]
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_2.pth'))
-    assert find_resumable_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_2.pth')
+    assert resume_candidates(str(tmp_path))[0] == str(tmp_path / 'epoch_2.pth')
+    assert find_resumable_checkpoint(str(tmp_path)) is None  # none of them loads
     assert find_resumable_checkpoint(str(tmp_path / 'empty')) is None
 
 

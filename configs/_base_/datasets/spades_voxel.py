@@ -23,7 +23,9 @@ train_dataloader = dict(
     batch_size=32,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # Indices carry (seed, epoch): augmentations are drawn per sample, not per worker, so
+    # any num_workers / persistent_workers gives the same batches and bit-identical resumes.
+    sampler=dict(type='SeededSampler', shuffle=True),
     collate_fn=dict(type='sparkpose.pose_collate'),
     dataset=dict(type=dataset_type, data_root=data_root, split='train.txt',
                  window_ms=100.0, pipeline=train_pipeline),

@@ -1,7 +1,7 @@
 """Timestamp jitter of the raw events, as a sensor's timing noise would cause."""
 import numpy as np
 
-from sparkpose.datasets.transforms import RandomTransform
+from sparkpose.datasets.transforms import RandomTransform, sample_rng
 from sparkpose.registry import TRANSFORMS
 
 
@@ -30,7 +30,7 @@ class RandomTimeJitter(RandomTransform):
         """Replace ``events`` by jittered, re-sorted copies."""
         events = {key: np.asarray(value) for key, value in results['events'].items()}
         t_start, t_end = (int(v) for v in results['window_us'])
-        noise = np.rint(np.random.normal(0.0, self.sigma_us, len(events['t'])))
+        noise = np.rint(sample_rng(results).normal(0.0, self.sigma_us, len(events['t'])))
         t = np.clip(events['t'] + noise.astype(np.int64), t_start + 1, t_end)
         order = np.argsort(t, kind='stable')
         results['events'] = {**{key: value[order] for key, value in events.items()},

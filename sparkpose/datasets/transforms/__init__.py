@@ -1,4 +1,4 @@
-from .base import RandomTransform
+from .base import RandomTransform, sample_rng
 from .event_augmentations import RandomEventDensity, RandomPolaritySwap
 from .flip import RandomHorizontalFlip
 from .formatting import PackPoseInputs
@@ -9,6 +9,6 @@ from .voxel_kernels import voxel_grid_fused, voxel_grid_reference
 __all__ = [
     'CropToTarget', 'EventsToFrame', 'EventsToVoxelGrid', 'PackPoseInputs',
     'RandomEventDensity', 'RandomHorizontalFlip', 'RandomPolaritySwap', 'RandomTransform',
-    'crop_events', 'locate_target', 'voxel_grid_fused',
+    'crop_events', 'locate_target', 'sample_rng', 'voxel_grid_fused',
     'voxel_grid_reference',
 ]

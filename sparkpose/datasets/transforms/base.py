@@ -10,11 +10,10 @@ class RandomTransform:
     ``'inputs'`` (after it). A transform in the wrong place raises on every sample, not
     only when its coin comes up.
 
-    Randomness comes from numpy's global RNG (``np.random.rand`` & co.) on purpose:
-    mmengine's dataloader ``worker_init_fn`` seeds it per worker from the run's seed, the
-    worker id and the rank, so seeded runs are reproducible and workers draw different
-    numbers. A ``np.random.Generator`` held by the transform would be copied, in the same
-    state, into every worker instead.
+    Randomness comes from the sample's own generator, :func:`sample_rng`: derived from
+    (run seed, epoch, sample index) by the dataset, so a sample is augmented the same way
+    whichever DataLoader worker makes it and after a resume. Subclasses draw from the
+    generator they are given, never from numpy's global state.
 
     Args:
         prob: Probability of applying the transform, in ``[0, 1]``.
@@ -30,7 +29,7 @@ class RandomTransform:
     def __call__(self, results: dict) -> dict:
         """Check the sample, then transform it with probability ``prob``."""
         self.validate(results)
-        if np.random.rand() < self.prob:
+        if sample_rng(results).random() < self.prob:
             results = self.transform(results)
         return results
 
@@ -49,6 +48,19 @@ class RandomTransform:
     def transform(self, results: dict) -> dict:
         """Apply the augmentation unconditionally (subclasses implement this)."""
         raise NotImplementedError
+
+
+def sample_rng(results: dict) -> np.random.Generator:
+    """The sample's generator, ``results['rng']``, which every random transform draws from.
+
+    :class:`~sparkpose.datasets.SPADESDataset` sets it from (seed, epoch, index) when its
+    sampler is :class:`~sparkpose.datasets.SeededSampler`. Without one (a transform called
+    on its own, another sampler) a generator seeded from numpy's global state is stored, so
+    ``np.random.seed`` still makes such calls repeatable.
+    """
+    if results.get('rng') is None:
+        results['rng'] = np.random.default_rng(np.random.randint(0, 2**32, 4, dtype=np.uint64))
+    return results['rng']
 
 
 def sample_name(results: dict) -> str:

@@ -5,7 +5,7 @@ import numpy as np
 
 from sparkpose.registry import TRANSFORMS
 
-from .base import RandomTransform
+from .base import RandomTransform, sample_rng
 
 WINDOW_EVENT_KEYS = ('x', 'y', 't', 'p')
 
@@ -70,16 +70,17 @@ class RandomEventDensity(RandomTransform):
     def transform(self, results: dict) -> dict:
         """Replace ``events`` by the thinned, noise-augmented events (new arrays)."""
         events = {k: np.asarray(results['events'][k]) for k in WINDOW_EVENT_KEYS}
-        keep = np.exp(np.random.uniform(*np.log(self.keep_fraction)))
-        mask = np.random.rand(len(events['t'])) < keep
+        rng = sample_rng(results)
+        keep = np.exp(rng.uniform(*np.log(self.keep_fraction)))
+        mask = rng.random(len(events['t'])) < keep
         kept = {k: v[mask] for k, v in events.items()}
-        num_noise = int(round(np.random.uniform(*self.noise_fraction) * len(kept['t'])))
+        num_noise = int(round(rng.uniform(*self.noise_fraction) * len(kept['t'])))
         width, height = (int(s) for s in results['sensor_size'])
         t_start, t_end = (int(v) for v in results['window_us'])
-        noise = dict(x=np.random.randint(0, width, num_noise),
-                     y=np.random.randint(0, height, num_noise),
-                     t=np.sort(np.random.randint(t_start + 1, t_end + 1, num_noise)),
-                     p=np.random.randint(0, 2, num_noise))
+        noise = dict(x=rng.integers(0, width, num_noise),
+                     y=rng.integers(0, height, num_noise),
+                     t=np.sort(rng.integers(t_start + 1, t_end + 1, num_noise)),
+                     p=rng.integers(0, 2, num_noise))
         # Inserting sorted noise after kept events of equal or earlier time keeps t sorted
         # in O(N), without re-sorting the window.
         at = np.searchsorted(kept['t'], noise['t'], side='right')

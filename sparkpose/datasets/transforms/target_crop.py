@@ -3,7 +3,7 @@ import numpy as np
 
 from sparkpose.registry import TRANSFORMS
 
-from .base import sample_name
+from .base import sample_name, sample_rng
 
 # A cell is marked when its capped count exceeds the noise by this many events on top of
 # threshold_sigma Poisson sigmas: keeps near-empty cells (noise ~1 event) and a couple of
@@ -121,9 +121,11 @@ class CropToTarget:
             centre_x, centre_y, size = target
             size *= self.scale
             if self.scale_jitter:
-                size *= np.random.uniform(1 - self.scale_jitter, 1 + self.scale_jitter)
+                size *= sample_rng(results).uniform(1 - self.scale_jitter,
+                                                    1 + self.scale_jitter)
             if self.shift_jitter:
-                shift = np.random.uniform(-self.shift_jitter, self.shift_jitter, 2) * size
+                shift = sample_rng(results).uniform(-self.shift_jitter, self.shift_jitter,
+                                                    2) * size
                 centre_x, centre_y = centre_x + shift[0], centre_y + shift[1]
             side = max(self.min_size, int(np.ceil(size)))
             x0 = int(np.floor(centre_x - side / 2 + 0.5))

@@ -4,17 +4,21 @@ The bytes go to a temporary file in the destination folder, are flushed to disk 
 and the file is then renamed over the destination (``os.replace`` is atomic on POSIX and
 Windows); the folder is fsynced so that the rename survives a power loss. A reader sees
 either the old file or the new one, never a mix. A process killed mid-write leaves only a
-hidden ``.<name>.<random>.tmp`` file next to the destination, which is safe to delete.
+hidden ``.<name>.<random>.tmp`` file next to the destination, which
+:func:`remove_stale_temporaries` deletes at the next start.
 """
 import contextlib
 import os
 import os.path as osp
+import re
 import uuid
 from pathlib import Path
 
 from mmengine.fileio import LocalBackend, register_backend
 
 ATOMIC_BACKEND = 'atomic_local'
+# ``.<name>.<12 hex digits>.tmp``, as atomic_write_bytes names its temporary files.
+_TEMPORARY = re.compile(r'\..+\.[0-9a-f]{12}\.tmp')
 
 
 def _fsync_directory(directory: str) -> None:
@@ -47,11 +51,37 @@ def atomic_write_bytes(data: bytes, path: str | Path) -> None:
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(OSError):
             os.remove(temporary)
+        if isinstance(err, OSError):  # e.g. disk full: the library's message has no path
+            message = (f'{path}: could not write ({err.strerror or err}); the previous file, '
+                       f'if any, is unchanged')
+            raise (OSError(message) if err.errno is None else OSError(err.errno, message)
+                   ) from err
         raise
     _fsync_directory(directory)
+
+
+def remove_stale_temporaries(directory: str | Path) -> list[str]:
+    """Delete the temporary files that interrupted :func:`atomic_write_bytes` calls left.
+
+    Call it only where no save can be under way (at start-up, in the one process that
+    saves).
+
+    Returns:
+        The paths removed.
+    """
+    if not osp.isdir(directory):
+        return []
+    removed = []
+    for name in sorted(os.listdir(directory)):
+        path = osp.join(directory, name)
+        if _TEMPORARY.fullmatch(name) and osp.isfile(path):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+                removed.append(path)
+    return removed
 
 
 @register_backend(ATOMIC_BACKEND)
