@@ -11,13 +11,17 @@ Examples:
 """
 import argparse
 import json
-import os
 import os.path as osp
 
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, ConfigDict
 from mmengine.runner import Runner
 
-from sparkpose.engine import apply_common_options, atomic_write_bytes
+from sparkpose.engine import (
+    add_common_arguments,
+    apply_common_options,
+    atomic_write_bytes,
+    parse_tool_args,
+)
 from sparkpose.registry import RUNNERS
 
 
@@ -25,8 +29,6 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test a sparkpose model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='where to save logs and metrics '
-                        '(default: work_dirs/<config name>)')
     parser.add_argument('--out', metavar='FILE.csv',
                         help='also write every prediction to this CSV file')
     parser.add_argument('--show-dir', metavar='DIR',
@@ -35,18 +37,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--non-strict', action='store_true',
                         help='load a checkpoint whose tensors do not all match the model '
                         '(a deliberate partial load); by default a mismatch is an error')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
-                        help='override config settings, e.g. test_dataloader.batch_size=8')
-    parser.add_argument('--verbose', action='store_true',
-                        help='also print the environment, config and hook order (always in '
-                        'the log file)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_arguments(parser, 'test_dataloader.batch_size=8')
+    return parse_tool_args(parser)
 
 
 def add_dump_metric(cfg: Config, out_file: str) -> None:

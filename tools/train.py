@@ -9,20 +9,23 @@ Examples:
     torchrun --nproc-per-node 2 tools/train.py CONFIG --launcher pytorch
 """
 import argparse
-import os
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
-from sparkpose.engine import AMP_DTYPES, apply_common_options, enable_amp
+from sparkpose.engine import (
+    AMP_DTYPES,
+    add_common_arguments,
+    apply_common_options,
+    enable_amp,
+    parse_tool_args,
+)
 from sparkpose.registry import RUNNERS
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a sparkpose model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='where to save logs and checkpoints '
-                        '(default: work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto', metavar='CHECKPOINT',
                         help='resume from CHECKPOINT, or without a value from the latest '
                         'checkpoint in the work dir')
@@ -39,19 +42,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--seed', type=int, help='random seed (overrides randomness.seed)')
     parser.add_argument('--deterministic', action='store_true',
                         help='deterministic algorithms (bit-identical reruns and resumes)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
-                        help='override config settings, e.g. train_cfg.max_epochs=5')
-    parser.add_argument('--verbose', action='store_true',
-                        help='also print the environment, config and hook order (always in '
-                        'the log file)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK instead.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_arguments(parser, 'train_cfg.max_epochs=5')
+    return parse_tool_args(parser)
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:

@@ -13,7 +13,11 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import torch
+import torch.nn.functional as F
 from mmengine.logging import print_log
+
+from sparkpose.structures import canonical_quaternion
 
 from .format_error import SPADESFormatError, unreadable_file_error
 from .h5_file_pool import H5FilePool, open_h5
@@ -212,9 +216,8 @@ class SPADESSequence:
         self.translations = self.quaternions = None
         if has_pose:
             self.translations = np.stack([labels[n] for n in POSE_FIELDS[:3]], 1).astype(float)
-            quat = np.stack([labels[n] for n in POSE_FIELDS[3:]], 1).astype(float)
-            quat /= np.linalg.norm(quat, axis=1, keepdims=True)
-            self.quaternions = np.where(quat[:, 3:] < 0, -quat, quat)
+            quat = torch.from_numpy(np.stack([labels[n] for n in POSE_FIELDS[3:]], 1))
+            self.quaternions = canonical_quaternion(F.normalize(quat.double(), dim=1)).numpy()
 
     @property
     def has_pose(self) -> bool:

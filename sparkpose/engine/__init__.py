@@ -12,7 +12,7 @@ from .checkpoint import (
     load_checkpoint_safely,
     safe_checkpoint_globals,
 )
-from .config_checks import apply_common_options, check_config_keys
+from .config_checks import check_config_keys
 from .hooks import (
     PoseVisualizationHook,
     RandomStateHook,
@@ -34,6 +34,7 @@ from .optim_wrappers import (
 )
 from .runner import SparkposeRunner, find_resumable_checkpoint, resume_candidates
 from .schedulers import CosineAnnealingWarmRestartsLR, restart_periods
+from .tool_options import add_common_arguments, apply_common_options, parse_tool_args
 from .worker_seeding import seed_worker
 
 __all__ = [
@@ -41,7 +42,8 @@ __all__ = [
     'CheckpointMismatchError', 'check_state_dict', 'checkpoint_architecture',
     'describe_architecture',
     'find_unsafe_globals', 'load_checkpoint_safely', 'safe_checkpoint_globals',
-    'apply_common_options', 'check_config_keys', 'RandomStateHook', 'StagedUnfreezeHook',
+    'add_common_arguments', 'apply_common_options', 'check_config_keys', 'parse_tool_args',
+    'RandomStateHook', 'StagedUnfreezeHook',
     'get_random_state',
     'set_random_state', 'SkipErrorEpochBasedTrainLoop', 'resolve_exception', 'AMP_DTYPES',
     'AllParamsOptimWrapperConstructor', 'NonFiniteLossError', 'SkipNonFiniteAmpOptimWrapper',

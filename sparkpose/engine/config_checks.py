@@ -1,7 +1,6 @@
 """Catch misspelt config keys, which mmengine would otherwise ignore silently."""
 import difflib
 import inspect
-import os.path as osp
 from collections.abc import Iterable, Mapping
 
 from mmengine.config import Config
@@ -56,25 +55,3 @@ def check_config_keys(cfg: Mapping | Config, option_keys: Iterable[str] = ()) ->
                 where = '.'.join(parts[:depth + 1])
                 raise KeyError(f'--cfg-options {dotted}: {where} has no key {leaf!r}; '
                                f'did you mean {where}.{guess}?')
-
-
-def apply_common_options(cfg: Config, config_path: str, cfg_options: Mapping | None,
-                         launcher: str, work_dir: str | None, verbose: bool = False) -> Config:
-    """Apply the options ``tools/train.py`` and ``tools/test.py`` share, typos refused.
-
-    ``--cfg-options`` are checked and merged, the launcher recorded, and the work dir set
-    (default ``work_dirs/<config name>``, as in mmpose/mmdet). ``verbose`` sets
-    ``log_level='DEBUG'``, which also prints the environment, config and hook order that
-    the console otherwise leaves to the log file.
-    """
-    check_config_keys(cfg, cfg_options or ())
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    cfg.launcher = launcher
-    if verbose:
-        cfg.log_level = 'DEBUG'
-    if work_dir:
-        cfg.work_dir = work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
-    return cfg

@@ -33,7 +33,7 @@ MAX_EPOCHS = 3
 
 
 def _env() -> dict:
-    path = os.pathsep.join([str(REPO), str(REPO / 'tests' / 'test_engine')])
+    path = os.pathsep.join([str(REPO), str(REPO / 'tests' / 'test_engine'), str(REPO / 'tests')])
     return dict(os.environ, PYTHONPATH=path, OMP_NUM_THREADS='1')
 
 
@@ -217,7 +217,7 @@ def test_sigkill_during_save_leaves_a_resumable_run(tmp_path):
     checkpoint's name, and the run resumes from the previous one."""
     code = f"""
 import sys, time
-sys.path[:0] = [{str(REPO)!r}, {str(REPO / 'tests' / 'test_engine')!r}]
+sys.path[:0] = [{str(REPO)!r}, {str(REPO / 'tests')!r}]
 from sparkpose.engine.checkpoint import atomic_save
 from engine_toy import build_runner, toy_config
 real_replace = atomic_save.os.replace
