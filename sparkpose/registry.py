@@ -32,15 +32,16 @@ HOOKS = SparkposeRegistry('hook', parent=MMENGINE_HOOKS, locations=['sparkpose.e
 LOG_PROCESSORS = SparkposeRegistry(
     'log processor', parent=MMENGINE_LOG_PROCESSORS, locations=['sparkpose.engine'])
 
-DATASETS = SparkposeRegistry('dataset', parent=MMENGINE_DATASETS, locations=['sparkpose.datasets'])
+DATASETS = SparkposeRegistry(
+    'dataset', parent=MMENGINE_DATASETS, locations=['sparkpose.datasets.spades_dataset'])
 DATA_SAMPLERS = SparkposeRegistry(
-    'data sampler', parent=MMENGINE_DATA_SAMPLERS, locations=['sparkpose.datasets'])
+    'data sampler', parent=MMENGINE_DATA_SAMPLERS, locations=['sparkpose.datasets.samplers'])
 TRANSFORMS = SparkposeRegistry(
     'transform', parent=MMENGINE_TRANSFORMS, locations=['sparkpose.datasets.transforms'])
 # Collate functions; the Runner looks them up in mmengine's root registry, so a config
 # names ours with the scope: collate_fn=dict(type='sparkpose.pose_collate').
 FUNCTIONS = SparkposeRegistry(
-    'function', parent=MMENGINE_FUNCTIONS, locations=['sparkpose.datasets'])
+    'function', parent=MMENGINE_FUNCTIONS, locations=['sparkpose.datasets.collate'])
 # Target encoders/decoders shared by the data pipeline and the heads (mmpose's codecs).
 CODECS = SparkposeRegistry('codec', locations=['sparkpose.codecs'])
 

@@ -1,14 +1,21 @@
-"""Datasets: the SPADES reader and dataset, batching; ``transforms`` registers the pipeline."""
-from . import transforms
-from .collate import pose_collate
-from .format_error import SPADESFormatError
-from .h5_file_pool import H5FilePool
-from .samplers import SeededIndex, SeededSampler, sample_generator
-from .spades_dataset import SPADESDataset, load_camera, read_split
-from .spades_format import SPADES_CAMERA
-from .spades_reader import SPADESSequence, read_labels, scan_events
-from .time_units import resolve_time_unit
+"""Datasets: the SPADES file contract, reader and dataset, batching; ``transforms`` the pipeline.
 
-__all__ = ['H5FilePool', 'SPADES_CAMERA', 'SPADESDataset', 'SPADESFormatError', 'SPADESSequence',
-           'load_camera', 'pose_collate', 'read_labels', 'read_split', 'resolve_time_unit',
-           'scan_events', 'SeededIndex', 'SeededSampler', 'sample_generator']
+Names are imported on first use (:mod:`sparkpose.lazy_exports`), so the file contract
+(``spades_format``) loads without torch; the registries import the modules that register.
+"""
+from sparkpose.lazy_exports import lazy_exports
+
+_MODULE_NAMES = {
+    'collate': ('pose_collate',),
+    'format_error': ('SPADESFormatError',),
+    'h5_file_pool': ('H5FilePool',),
+    'samplers': ('SeededIndex', 'SeededSampler', 'sample_generator'),
+    'spades_dataset': ('SPADESDataset', 'load_camera', 'read_split'),
+    'spades_format': ('SPADES_CAMERA',),
+    'spades_reader': ('SPADESSequence', 'read_labels', 'scan_events'),
+    'time_units': ('resolve_time_unit',),
+    'transforms': ('transforms',),
+}
+_EXPORTS = {name: module for module, names in _MODULE_NAMES.items() for name in names}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numba
 import numpy as np
-import torch
+from scipy.spatial.transform import Rotation
 
 from sparkpose.datasets.spades_format import SPADES_CAMERA
-from sparkpose.structures import matrix_to_quaternion
 from sparkpose.structures.body_model import BodyModel, proba2_like
 
 from .event_simulator import EventSimulator
@@ -201,7 +200,7 @@ def _prepare(seed: int, index: int, options: SequenceOptions) -> dict:
     label_rot, label_t = trajectory.pose(label_ticks / ticks_per_second)
     name = sequence_name(index)
     if options.with_poses:
-        quat = matrix_to_quaternion(torch.from_numpy(label_rot)).numpy()
+        quat = Rotation.from_matrix(label_rot).as_quat(canonical=True)  # (x, y, z, w), w >= 0
         labels = make_labels(name, label_ticks, label_t, quat)
     else:
         labels = make_labels(name, label_ticks, None, None)

@@ -6,9 +6,7 @@ camera frame (OpenCV axes, metres).
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-
-from sparkpose.structures import axis_angle_to_matrix, quaternion_to_matrix
+from scipy.spatial.transform import Rotation
 
 # Frequency ranges (Hz) of the random sinusoids that drive the position: slow, as a
 # chaser drifting around its target.
@@ -58,8 +56,7 @@ class Trajectory:
             ``(R, t)``: ``(N, 3, 3)`` body-to-camera rotations and ``(N, 3)`` translations (m).
         """
         times = np.atleast_1d(np.asarray(times, np.float64))
-        rotvecs = torch.from_numpy(times[:, None] * self.angular_velocity)
-        spin = axis_angle_to_matrix(rotvecs).numpy()
+        spin = Rotation.from_rotvec(times[:, None] * self.angular_velocity).as_matrix()
         z_min, z_max = self.depth_range
         depth = z_min + (z_max - z_min) * (self._wave(2, times) + 1) / 2
         lateral = []
@@ -120,7 +117,7 @@ def random_trajectory(rng: np.random.Generator, K: np.ndarray, size: tuple[int, 
         raise ValueError(f'a body of radius {radius:.2f} m needs Tz >= {z_min:.2f} m to fit in '
                          f'a {size[0]}x{size[1]} image, beyond max_distance={max_distance} m')
     quat = rng.standard_normal(4)  # uniform on the rotation group once normalised
-    rotation0 = quaternion_to_matrix(torch.from_numpy(quat)).numpy()
+    rotation0 = Rotation.from_quat(quat).as_matrix()  # scalar-last, like the project
     axis = rng.standard_normal(3)
     if min_tumble_rate is None:
         min_tumble_rate = 0.25 * max_tumble_rate

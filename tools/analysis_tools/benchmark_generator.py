@@ -135,7 +135,7 @@ def phase_table(profile: cProfile.Profile, total: float) -> list[dict]:
 
 
 def run(args: argparse.Namespace, out: Path) -> dict:
-    import_rss = peak_rss_mb()  # the interpreter and its libraries (torch alone ~480 MB)
+    import_rss = peak_rss_mb()  # the interpreter and its libraries (the generator has no torch)
     options = SequenceOptions(duration=args.duration, resolution=tuple(args.resolution),
                               max_tumble_rate=args.max_tumble_rate,
                               min_tumble_rate=args.min_tumble_rate)
