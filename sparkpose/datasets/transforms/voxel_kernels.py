@@ -28,34 +28,37 @@ FLOAT32_MAX_EVENTS_PER_CELL = 160
 @numba.njit(cache=True, nogil=True)
 def _accumulate(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray, t_start: int,
                 t_end: int, num_bins: int, sensor_w: int, sensor_h: int, out_w: int,
-                out_h: int, grid: np.ndarray) -> tuple[int, float]:
+                out_h: int, grid: np.ndarray) -> int:
     """Add every event's two weights to ``grid`` ``(2·num_bins + 1, out_h, out_w)``.
 
-    The coordinate map comes from two lookup tables (no division per event), the polarity
-    offset is arithmetic (random polarities would mispredict a branch half the time), and
-    the upper bin's weight is always written: it is exactly 0 when ``⌊τ⌋`` is the last bin,
-    and the spare last plane takes the OFF case. Events outside the sensor or the window
-    are skipped and counted (numba does not check bounds).
+    Per event: the coordinate map comes from two lookup tables (no division), the polarity
+    offset is a conditional move (random polarities would mispredict a branch half the
+    time), and the upper bin's weight is always written: it is exactly 0 when ``⌊τ⌋`` is
+    the last bin, and the spare last plane takes the OFF case. Both weights are computed in
+    float64 and rounded once to float32, then added to the grid in its own dtype (float32
+    adds on a float32 grid, no conversions). Cell indices are unsigned, so numba emits no
+    negative-index wraparound; events outside the sensor or the window are skipped and
+    counted (numba does not check bounds). Nothing else is tracked per event: the caller
+    bounds the float32 error from the finished grid.
 
     Returns:
-        ``(skipped, largest cell value)``.
+        The number of skipped events.
     """
-    plane = out_h * out_w
-    xlut = np.empty(sensor_w, np.int64)
+    plane = np.uint64(out_h * out_w)
+    xlut = np.empty(sensor_w, np.uint64)
     for i in range(sensor_w):
         # floor((x + 0.5)·W_in/W) in integers: exact, no float rounding at cell borders.
         xlut[i] = (2 * i + 1) * out_w // (2 * sensor_w)
-    ylut = np.empty(sensor_h, np.int64)
+    ylut = np.empty(sensor_h, np.uint64)
     for i in range(sensor_h):
         ylut[i] = (2 * i + 1) * out_h // (2 * sensor_h) * out_w
     flat = grid.reshape(-1)
     span = t_end - t_start
     scale = (num_bins - 1) / span
-    off_plane = num_bins * plane
+    on_plane, off_plane = np.uint64(0), np.uint64(num_bins) * plane
     # One unsigned comparison per bound: negative values wrap to huge ones.
     width, height, last = np.uint64(sensor_w), np.uint64(sensor_h), np.uint64(span)
     skipped = 0
-    largest = 0.0
     for i in range(x.shape[0]):
         xs, ys = np.uint64(x[i]), np.uint64(y[i])
         dt = np.int64(t[i]) - t_start
@@ -65,14 +68,11 @@ def _accumulate(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray, t_st
         tau = dt * scale
         b = np.int64(tau)  # tau >= 0, so truncation is floor
         frac = tau - b
-        k = b * plane + ylut[ys] + xlut[xs] + off_plane * np.int64(p[i] <= 0)
-        value = flat[k] + (1.0 - frac)
-        flat[k] = value
-        largest = max(largest, value)
-        value = flat[k + plane] + frac
-        flat[k + plane] = value
-        largest = max(largest, value)
-    return skipped, largest
+        k = (np.uint64(b) * plane + ylut[ys] + xlut[xs]
+             + (off_plane if p[i] <= 0 else on_plane))
+        flat[k] += np.float32(1.0 - frac)
+        flat[k + plane] += np.float32(frac)
+    return skipped
 
 
 def voxel_grid_fused(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray,
@@ -83,8 +83,15 @@ def voxel_grid_fused(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray,
     Accumulates in float32 (half the memory traffic of float64, no conversion pass) and
     redoes the grid in float64 when a cell may have gathered more than
     ``FLOAT32_MAX_EVENTS_PER_CELL`` events, so that it is always within 1e-5 (relative) of
-    the float64 sum: a cell's events all lie in its pixel and polarity, whose total weight
-    is at most ``num_bins`` times the largest cell.
+    the float64 sum. The bound is taken from the finished float32 grid, after the loop (a
+    vectorised max, ~0.07 ms for 256×256×10 cells; skipped outright when the window has no
+    more events than the limit): a cell's events all lie in its pixel and polarity, whose
+    ``num_bins`` cells hold one unit of weight per event, so a pixel-polarity with more than
+    ``FLOAT32_MAX_EVENTS_PER_CELL`` (= 160) events has a cell of at least 161/``num_bins``
+    after its first 161 events, up to a float32 error of (161 + 1)·2⁻²⁴ < 1e-5 (relative),
+    i.e. ``max · num_bins`` > 160.99 > 160; later events never lower a float32 cell (adding a
+    non-negative weight rounds to no less than the cell). The float64 redo adds the same
+    float32-rounded weights, each within 2⁻²⁴ of the float64 weight.
 
     Args:
         x, y: ``(N,)`` integer pixel coordinates at sensor resolution.
@@ -103,12 +110,15 @@ def voxel_grid_fused(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray,
             int(sensor_h), int(out_w), int(out_h))
     shape = (2 * num_bins + 1, out_h, out_w)
     grid = np.zeros(shape, np.float32)
-    skipped, largest = _accumulate(*args, grid)
-    if largest * num_bins > FLOAT32_MAX_EVENTS_PER_CELL:
+    skipped = _accumulate(*args, grid)
+    grid = grid[:2 * num_bins]
+    # No cell can hold more events than the window has; beyond that, bound it from the grid.
+    if (len(x) > FLOAT32_MAX_EVENTS_PER_CELL
+            and float(grid.max()) * num_bins > FLOAT32_MAX_EVENTS_PER_CELL):
         grid64 = np.zeros(shape, np.float64)
         _accumulate(*args, grid64)
-        grid = grid64.astype(np.float32)
-    return grid[:2 * num_bins], skipped
+        grid = grid64[:2 * num_bins].astype(np.float32)
+    return grid, skipped
 
 
 def voxel_grid_reference(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray,

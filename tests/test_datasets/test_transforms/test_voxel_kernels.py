@@ -47,9 +47,9 @@ def test_sparse_cells_accumulate_in_float32_within_1e5_of_float64():
     rng = np.random.default_rng(4)
     args = (*_events(rng, 1_000_000), 0, 100_000, 5, 1280, 720, 256, 256)
     grid = np.zeros((11, 256, 256), np.float32)
-    skipped, largest = voxel_kernels._accumulate(*args, grid)
+    skipped = voxel_kernels._accumulate(*args, grid)
     assert skipped == 0
-    assert largest * 5 <= voxel_kernels.FLOAT32_MAX_EVENTS_PER_CELL  # no float64 redo
+    assert grid[:10].max() * 5 <= voxel_kernels.FLOAT32_MAX_EVENTS_PER_CELL  # no float64 redo
     np.testing.assert_allclose(grid[:10], voxel_grid_reference(*args), rtol=1e-5, atol=1e-6)
     assert not grid[10].any()  # the spare plane only ever receives zero weights
 
@@ -77,3 +77,24 @@ def test_events_outside_sensor_or_window_are_skipped_and_counted(bad):
     grid, skipped = voxel_grid_fused(*arrays.values(), 0, 100_000, 5, 1280, 720, 256, 256)
     assert skipped == 3
     assert grid.sum(dtype=np.float64) == pytest.approx(97, rel=1e-6)
+
+
+@pytest.mark.parametrize('count, redo', [(32, False), (161, True)])
+def test_float64_redo_starts_above_160_events_in_a_pixel(monkeypatch, count, redo):
+    # The bound is taken from the finished float32 grid: 161 events spread over the bins of
+    # one pixel-polarity must trigger the float64 redo, 32 cannot (plus far-away events
+    # so that the window holds more than 160 events).
+    rng = np.random.default_rng(5)
+    n_other = 1000
+    x = np.r_[np.full(count, 7), rng.integers(100, 1280, n_other)].astype(np.uint16)
+    y = np.r_[np.full(count, 9), rng.integers(100, 720, n_other)].astype(np.uint16)
+    t = rng.integers(1, 100_001, count + n_other)
+    p = np.r_[np.ones(count), rng.integers(0, 2, n_other)].astype(np.uint8)
+    calls = []
+    accumulate = voxel_kernels._accumulate
+    monkeypatch.setattr(voxel_kernels, '_accumulate',
+                        lambda *a: calls.append(a[-1].dtype) or accumulate(*a))
+    args = (x, y, t, p, 0, 100_000, 5, 1280, 720, 256, 256)
+    grid, _ = voxel_grid_fused(*args)
+    assert calls == [np.float32, np.float64] if redo else calls == [np.float32]
+    np.testing.assert_allclose(grid, voxel_grid_reference(*args), rtol=1e-5, atol=1e-6)
