@@ -14,7 +14,8 @@ worker that has just read the window's events), the first is reported beside it 
 "after others" (the other methods' large temporaries have just evicted the events from
 the cache). The best round counts. Single-threaded by default, like a dataloader worker.
 The table also gives each method's largest absolute deviation from the float64
-``np.add.at`` grid (the kernel accumulates in float32 where that stays within 1e-5). Goals checked at 1e6 events: ``--min-speedup`` over ``np.add.at`` and
+``np.add.at`` grid (the kernel accumulates in float32 where that stays within 1e-5).
+Goals checked at 1e6 events (back to back): ``--min-speedup`` over ``np.add.at`` and
 ``--min-mevents`` million events per second for the kernel.
 """
 import argparse
