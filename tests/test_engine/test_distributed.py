@@ -71,48 +71,45 @@ def states_equal(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason='the fallback for machines without GPU')
-@pytest.mark.usefixtures('keep_torch_determinism')
-def test_runner_joins_gloo_group_and_wraps_cpu_module(tmp_path, monkeypatch):
-    # What torchrun sets for a one-process job; mmengine sets the thread counts of a
-    # distributed run in os.environ, which monkeypatch restores afterwards.
+@pytest.fixture
+def one_process_job_cfg(tmp_path, monkeypatch):
+    """A toy config for the ``pytorch`` launcher (NCCL asked), in a one-process torchrun job.
+
+    Sets what torchrun sets; mmengine sets the thread counts of a distributed run in
+    os.environ, which monkeypatch restores afterwards. The process group is destroyed after
+    the test.
+    """
     for key, value in dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
                            MASTER_PORT=str(free_port()), OMP_NUM_THREADS='1',
                            MKL_NUM_THREADS='1').items():
         monkeypatch.setenv(key, value)
-    cfg = toy_config(tmp_path, max_epochs=2, val=False, launcher='pytorch',
+    yield toy_config(tmp_path, max_epochs=2, val=False, launcher='pytorch',
                      env_cfg=dict(dist_cfg=dict(backend='nccl', timeout=60)))
-    try:
-        runner = build_runner(cfg)  # mmengine's init_dist would call torch.cuda.set_device
-        assert torch.distributed.get_backend() == 'gloo'
-        assert isinstance(runner.model, MMDistributedDataParallel)
-        assert runner.model.device_ids is None and runner.model.find_unused_parameters
-        runner.train()  # frozen epoch, then trained: StagedUnfreezeHook accepts the wrapper
-        assert runner.epoch == 2
-    finally:
+    if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='the fallback for machines without GPU')
+@pytest.mark.usefixtures('keep_torch_determinism')
+def test_runner_joins_gloo_group_and_wraps_cpu_module(one_process_job_cfg):
+    runner = build_runner(one_process_job_cfg)  # mmengine's init_dist would set a CUDA device
+    assert torch.distributed.get_backend() == 'gloo'
+    assert isinstance(runner.model, MMDistributedDataParallel)
+    assert runner.model.device_ids is None and runner.model.find_unused_parameters
+    runner.train()  # frozen epoch, then trained: StagedUnfreezeHook accepts the wrapper
+    assert runner.epoch == 2
 
 
 @pytest.mark.cuda
 @pytest.mark.usefixtures('keep_torch_determinism')
-def test_pytorch_launcher_world_size_1_joins_nccl_and_wraps_the_gpu_module(tmp_path,
-                                                                           monkeypatch):
-    for key, value in dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
-                           MASTER_PORT=str(free_port()), OMP_NUM_THREADS='1',
-                           MKL_NUM_THREADS='1').items():
-        monkeypatch.setenv(key, value)
-    cfg = toy_config(tmp_path, max_epochs=2, val=False, launcher='pytorch',
-                     env_cfg=dict(dist_cfg=dict(backend='nccl', timeout=60)))
-    try:
-        runner = build_runner(cfg)
-        assert torch.distributed.get_backend() == 'nccl'
-        assert isinstance(runner.model, MMDistributedDataParallel)
-        assert runner.model.device_ids == [0]
-        assert next(runner.model.parameters()).device == torch.device('cuda', 0)
-        runner.train()
-        assert runner.epoch == 2
-    finally:
-        torch.distributed.destroy_process_group()
+def test_pytorch_launcher_world_size_1_joins_nccl_and_wraps_the_gpu_module(one_process_job_cfg):
+    runner = build_runner(one_process_job_cfg)
+    assert torch.distributed.get_backend() == 'nccl'
+    assert isinstance(runner.model, MMDistributedDataParallel)
+    assert runner.model.device_ids == [0]
+    assert next(runner.model.parameters()).device == torch.device('cuda', 0)
+    runner.train()
+    assert runner.epoch == 2
 
 
 def test_cpu_process_group_needs_torchrun():
