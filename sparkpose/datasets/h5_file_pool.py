@@ -1,7 +1,8 @@
 """A per-process, fork-safe LRU of read-only HDF5 handles."""
+import contextlib
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import h5py
 
@@ -12,6 +13,17 @@ def open_h5(path: str, **kwargs) -> h5py.File:
     """``h5py.File(path, 'r')``, raising :class:`SPADESFormatError` naming ``path``."""
     try:
         return h5py.File(path, 'r', **kwargs)
+    except OSError as err:
+        raise unreadable_file_error(path, err) from err
+
+
+@contextlib.contextmanager
+def reading_h5(path: str) -> Iterator[h5py.File]:
+    """:func:`open_h5` for a ``with`` block: a read inside it that fails (a damaged file
+    may open and fail later) also raises :class:`SPADESFormatError` naming ``path``."""
+    try:
+        with open_h5(path) as file:
+            yield file
     except OSError as err:
         raise unreadable_file_error(path, err) from err
 

@@ -20,7 +20,7 @@ from mmengine.logging import print_log
 from sparkpose.structures import canonical_quaternion
 
 from .format_error import SPADESFormatError, unreadable_file_error
-from .h5_file_pool import H5FilePool, open_h5
+from .h5_file_pool import H5FilePool, reading_h5
 from .spades_format import FILE_EVENT_KEYS, POSE_FIELDS
 from .time_units import TIME_UNITS, read_time_unit_attr, resolve_time_unit
 
@@ -134,11 +134,8 @@ def read_labels(path: str | os.PathLike, quat_tol: float = 1e-3) -> np.ndarray:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'{path}: SPADES file not found')
-    try:
-        with open_h5(path) as f:
-            labels = _open_layout(path, f)[1]
-    except OSError as err:  # a damaged file may open and fail on reading
-        raise unreadable_file_error(path, err) from err
+    with reading_h5(path) as f:
+        labels = _open_layout(path, f)[1]
     _check_labels(path, labels, quat_tol)
     return labels
 
@@ -189,29 +186,26 @@ class SPADESSequence:
         if not os.path.isfile(self.path):
             raise FileNotFoundError(f'{self.path}: SPADES file not found')
         self._pool = pool if pool is not None else H5FilePool(max_open=1)
-        try:
-            with open_h5(self.path) as f:
-                events, labels = _open_layout(self.path, f)
-                has_pose = _check_labels(self.path, labels, quat_tol)
-                self.timestamps = labels['timestamp'].astype(np.int64)
-                self.time_unit = resolve_time_unit(self.path, self.timestamps, time_unit,
-                                                   read_time_unit_attr(self.path, f))
-                self.tick_us = TIME_UNITS[self.time_unit]
-                self.timestamps_us = self.timestamps * self.tick_us
-                offset = {'end': -length_us, 'center': -(length_us // 2), 'start': 0}[anchor]
-                start = self.timestamps_us + offset
-                self.window_us = np.stack([start, start + length_us], axis=1)
-                # An event of tick k is at k * tick_us µs: k * tick_us <= b iff k <= b // tick_us.
-                boundaries = (self.window_us // self.tick_us).ravel()
-                self.num_events = len(events['ts'])
-                cache = None if cache_dir is None else self._cache_file(cache_dir, boundaries)
-                counts = _load_cache(cache, len(boundaries))
-                if counts is None:
-                    counts = scan_events(self.path, events, self.sensor_size, boundaries,
-                                         chunk_events)
-                    _save_cache(cache, counts)
-        except OSError as err:  # a damaged file may open and fail on reading
-            raise unreadable_file_error(self.path, err) from err
+        with reading_h5(self.path) as f:
+            events, labels = _open_layout(self.path, f)
+            has_pose = _check_labels(self.path, labels, quat_tol)
+            self.timestamps = labels['timestamp'].astype(np.int64)
+            self.time_unit = resolve_time_unit(self.path, self.timestamps, time_unit,
+                                               read_time_unit_attr(self.path, f))
+            self.tick_us = TIME_UNITS[self.time_unit]
+            self.timestamps_us = self.timestamps * self.tick_us
+            offset = {'end': -length_us, 'center': -(length_us // 2), 'start': 0}[anchor]
+            start = self.timestamps_us + offset
+            self.window_us = np.stack([start, start + length_us], axis=1)
+            # An event of tick k is at k * tick_us µs: k * tick_us <= b iff k <= b // tick_us.
+            boundaries = (self.window_us // self.tick_us).ravel()
+            self.num_events = len(events['ts'])
+            cache = None if cache_dir is None else self._cache_file(cache_dir, boundaries)
+            counts = _load_cache(cache, len(boundaries))
+            if counts is None:
+                counts = scan_events(self.path, events, self.sensor_size, boundaries,
+                                     chunk_events)
+                _save_cache(cache, counts)
         self.event_slices = counts.reshape(-1, 2)
         self.translations = self.quaternions = None
         if has_pose:

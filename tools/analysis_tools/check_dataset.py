@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sparkpose.datasets import SPADESSequence, load_camera, read_split
+from sparkpose.datasets import SPADES_CAMERA, SPADESSequence, load_camera, read_split
 from sparkpose.datasets.time_units import LABEL_PERIOD_US
 
 GAP_FACTOR = 1.5  # a label spacing above 1.5x the nominal 100 ms is reported as a gap
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     problems: list[str] = []
-    sensor_size = (1280, 720)
+    sensor_size = (SPADES_CAMERA['Nu'], SPADES_CAMERA['Nv'])  # if camera.json is unusable
     try:
         sensor_size, _ = load_camera(osp.join(args.data_root, args.camera_file))
     except ValueError as err:

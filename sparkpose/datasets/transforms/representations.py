@@ -88,8 +88,9 @@ class EventsToVoxelGrid:
         except ValueError as error:
             raise ValueError(f'{type(self).__name__}: {sample_name(results)}: {error}') from None
 
-    def _checked_events(self, results: dict) -> tuple[np.ndarray, ...]:
-        """``x, y, t, p`` of the window, of one length, with a non-empty window."""
+    def _checked_events(self, results: dict) -> tuple[tuple[np.ndarray, ...], int, int]:
+        """``(x, y, t, p), t_start, t_end`` of the window: arrays of one length, a
+        non-empty window."""
         events = results['events']
         x, y, t, p = (np.asarray(events[k]) for k in 'xytp')
         if not len(x) == len(y) == len(t) == len(p):
@@ -100,13 +101,12 @@ class EventsToVoxelGrid:
         if t_end <= t_start:
             raise ValueError(f'{type(self).__name__}: {sample_name(results)} window_us '
                              f'{results["window_us"]} is empty; need t_start < t_end (µs)')
-        return x, y, t, p
+        return (x, y, t, p), t_start, t_end
 
     def represent(self, results: dict, sensor_size: tuple[int, int],
                   out_size: tuple[int, int]) -> np.ndarray:
         """The voxel grid, float32 ``(2·num_bins, H_in, W_in)``."""
-        x, y, t, p = self._checked_events(results)
-        t_start, t_end = (int(v) for v in results['window_us'])
+        (x, y, t, p), t_start, t_end = self._checked_events(results)
         grid, skipped = voxel_grid_fused(x, y, t, p, t_start, t_end, self.num_bins,
                                          *sensor_size, *out_size)
         if skipped:

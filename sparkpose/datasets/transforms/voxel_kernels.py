@@ -20,9 +20,8 @@ gives plain per-polarity event counts (the event frame). The same grid on a torc
 import numba
 import numpy as np
 
-# Accumulating n non-negative float32 weights (each rounded once from float64) stays
-# within (n + 1)·2⁻²⁴ of the exact sum, relative; n <= 160 keeps that under 1e-5.
-FLOAT32_MAX_EVENTS_PER_CELL = 160
+# The float32 error bound shared with the device kernel (voxel_grid_torch).
+from sparkpose.structures.window_events import FLOAT32_MAX_EVENTS_PER_CELL
 
 
 @numba.njit(cache=True, nogil=True)

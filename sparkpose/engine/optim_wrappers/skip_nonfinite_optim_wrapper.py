@@ -73,7 +73,7 @@ class SkipNonFiniteMixin:
         if self.check_grads and getattr(self, 'loss_scaler', None) is None:
             checks += self._gradients_finite()
         if checks and not bool(torch.stack(checks).all()):  # the step's one host sync
-            bad = [loss for loss in losses if not bool(torch.isfinite(loss).all())]
+            bad = [loss for loss, finite in zip(losses, checks) if not bool(finite)]
             self.discard_pending_step()
             self._skip(f'the loss is {bad[0].float().sum().item()}' if bad
                        else 'a gradient is not finite')
