@@ -1,6 +1,6 @@
-"""Event voxel-grid kernels: a fused numba loop and the plain numpy reference it must match.
+"""Event voxel-grid kernels: fused numba loops and the plain numpy reference they must match.
 
-Both build the two-polarity voxel grid of ``EventsToVoxelGrid`` directly at the target
+All build the two-polarity voxel grid of ``EventsToVoxelGrid`` directly at the target
 size (never a full-resolution grid followed by a resize):
 
 * channels ``[0, num_bins)`` hold ON events (``p > 0``), ``[num_bins, 2·num_bins)`` OFF
@@ -14,64 +14,127 @@ size (never a full-resolution grid followed by a resize):
   (docs/conventions.md) and matches the intrinsics scaling ``diag(W_in/W, H_in/H, 1)·K``.
 
 No normalisation: the grid's total weight equals the number of events. ``num_bins = 1``
-gives plain per-polarity event counts (the event frame). The same grid on a torch device
-(a batch at a time) is :func:`sparkpose.structures.window_events.voxel_grid_torch`.
+gives plain per-polarity event counts (the event frame). :func:`voxel_grid_fused` returns
+the dense grid, :class:`SparseVoxelizer` its non-zero cells (what DataLoader workers hand
+over). The same grid on a torch device (a batch at a time) is
+:func:`sparkpose.structures.window_events.voxel_grid_torch`.
 """
+import functools
+
 import numba
 import numpy as np
 
 # The float32 error bound shared with the device kernel (voxel_grid_torch).
 from sparkpose.structures.window_events import FLOAT32_MAX_EVENTS_PER_CELL
 
+# The coordinate tables cover every 16-bit value and send those outside the sensor here,
+# so one comparison of a cell index with the plane size rejects both x and y (two of these
+# still add up without wrapping).
+OUTSIDE = 1 << 40
+# Cells of a plane per block of SparseVoxelizer's touched map (a 64-byte line of float32).
+BLOCK = 16
+# Largest flat index that int32 indices can hold; bigger grids get int64 indices.
+INT32_MAX = np.iinfo(np.int32).max
+# Coordinate dtypes the tables are indexed with as they are; others are converted.
+TABLE_COORD_DTYPES = (np.uint8, np.int8, np.uint16, np.int16)
+
+
+@functools.lru_cache(maxsize=32)
+def _cell_tables(sensor_w: int, sensor_h: int, out_w: int, out_h: int, num_bins: int,
+                 signed_p: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read-only uint64 lookup tables of the kernel, built once per geometry.
+
+    ``xcell[x] = ⌊(x + 0.5)·W_in / W⌋`` and ``ycell[y] = ⌊(y + 0.5)·H_in / H⌋ · W_in``
+    (integer arithmetic: exact at cell borders) for every 16-bit ``x``, ``y``, ``OUTSIDE``
+    beyond the sensor; ``pcell[byte]`` is the offset of the polarity's first channel by the
+    byte of ``p`` (0 for ON, ``num_bins`` planes for OFF; ``signed_p``: bytes ≥ 128 are
+    negative polarities).
+    """
+    if max(sensor_w, sensor_h) > 1 << 16:
+        raise ValueError(f'voxel kernel: sensor {sensor_w}x{sensor_h} exceeds 65536 px')
+    xcell = np.full(1 << 16, OUTSIDE, np.uint64)
+    xcell[:sensor_w] = (2 * np.arange(sensor_w) + 1) * out_w // (2 * sensor_w)
+    ycell = np.full(1 << 16, OUTSIDE, np.uint64)
+    ycell[:sensor_h] = (2 * np.arange(sensor_h) + 1) * out_h // (2 * sensor_h) * out_w
+    pcell = np.zeros(256, np.uint64)
+    pcell[0] = pcell[128 if signed_p else 256:] = num_bins * out_h * out_w
+    for table in (xcell, ycell, pcell):
+        table.setflags(write=False)
+    return xcell, ycell, pcell
+
+
+def _kernel_args(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray, t_start: int,
+                 t_end: int, num_bins: int, sensor_w: int, sensor_h: int, out_w: int,
+                 out_h: int) -> tuple:
+    """The arguments of :func:`_accumulate` before the grid: coordinates as 8/16-bit
+    integers (wider ones clipped to ``[-1, 65535]``, out of range either way), polarities
+    as bytes, and the geometry's tables."""
+    x, y, t, p = (np.asarray(a) for a in (x, y, t, p))
+    x, y = (a if a.dtype in TABLE_COORD_DTYPES else np.clip(a, -1, 65535).astype(np.uint16)
+            for a in (x, y))
+    if p.dtype not in (np.uint8, np.int8):
+        p = (p > 0).view(np.uint8)
+    tables = _cell_tables(int(sensor_w), int(sensor_h), int(out_w), int(out_h),
+                          int(num_bins), p.dtype == np.int8)
+    return (x, y, t, p, int(t_start), int(t_end), int(num_bins), *tables)
+
 
 @numba.njit(cache=True, nogil=True)
 def _accumulate(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray, t_start: int,
-                t_end: int, num_bins: int, sensor_w: int, sensor_h: int, out_w: int,
-                out_h: int, grid: np.ndarray) -> int:
+                t_end: int, num_bins: int, xcell: np.ndarray, ycell: np.ndarray,
+                pcell: np.ndarray, grid: np.ndarray, touched: np.ndarray | None) -> int:
     """Add every event's two weights to ``grid`` ``(2·num_bins + 1, out_h, out_w)``.
 
-    Per event: the coordinate map comes from two lookup tables (no division), the polarity
-    offset is a conditional move (random polarities would mispredict a branch half the
-    time), and the upper bin's weight is always written: it is exactly 0 when ``⌊τ⌋`` is
-    the last bin, and the spare last plane takes the OFF case. Both weights are computed in
-    float64 and rounded once to float32, then added to the grid in its own dtype (float32
-    adds on a float32 grid, no conversions). Cell indices are unsigned, so numba emits no
+    Per event: the cell comes from three lookup tables (:func:`_cell_tables`: no division,
+    no polarity branch, one bound check for x and y), and the upper bin's weight is always
+    written: it is exactly 0 when ``⌊τ⌋`` is the last bin, and the spare last plane takes
+    the OFF case. Both weights are computed in float64 and rounded once to float32, then
+    added to the grid in its own dtype. Cell indices are unsigned, so numba emits no
     negative-index wraparound; events outside the sensor or the window are skipped and
-    counted (numba does not check bounds). Nothing else is tracked per event: the caller
-    bounds the float32 error from the finished grid.
+    counted (numba does not check bounds). ``touched`` (uint8 flags, one per ``BLOCK``
+    cells of a plane) marks where events landed; with ``None`` numba compiles the loop
+    without it. Nothing else is tracked per event: the caller bounds the float32 error
+    from the finished grid.
 
     Returns:
         The number of skipped events.
     """
-    plane = np.uint64(out_h * out_w)
-    xlut = np.empty(sensor_w, np.uint64)
-    for i in range(sensor_w):
-        # floor((x + 0.5)·W_in/W) in integers: exact, no float rounding at cell borders.
-        xlut[i] = (2 * i + 1) * out_w // (2 * sensor_w)
-    ylut = np.empty(sensor_h, np.uint64)
-    for i in range(sensor_h):
-        ylut[i] = (2 * i + 1) * out_h // (2 * sensor_h) * out_w
+    plane = np.uint64(grid.shape[1] * grid.shape[2])
     flat = grid.reshape(-1)
     span = t_end - t_start
     scale = (num_bins - 1) / span
-    on_plane, off_plane = np.uint64(0), np.uint64(num_bins) * plane
-    # One unsigned comparison per bound: negative values wrap to huge ones.
-    width, height, last = np.uint64(sensor_w), np.uint64(sensor_h), np.uint64(span)
+    last = np.uint64(span)  # one unsigned comparison per bound: negatives wrap to huge
     skipped = 0
     for i in range(x.shape[0]):
-        xs, ys = np.uint64(x[i]), np.uint64(y[i])
+        cell = ycell[np.uint16(y[i])] + xcell[np.uint16(x[i])]
         dt = np.int64(t[i]) - t_start
-        if xs >= width or ys >= height or np.uint64(dt - 1) >= last:
+        if cell >= plane or np.uint64(dt - 1) >= last:
             skipped += 1
             continue
+        if touched is not None:
+            touched[cell // BLOCK] = 1
         tau = dt * scale
         b = np.int64(tau)  # tau >= 0, so truncation is floor
         frac = tau - b
-        k = (np.uint64(b) * plane + ylut[ys] + xlut[xs]
-             + (off_plane if p[i] <= 0 else on_plane))
+        k = np.uint64(b) * plane + cell + pcell[np.uint8(p[i])]
         flat[k] += np.float32(1.0 - frac)
         flat[k + plane] += np.float32(frac)
     return skipped
+
+
+def _needs_float64(num_events: int, largest: float, num_bins: int) -> bool:
+    """Whether a float32 grid whose largest cell is ``largest`` may be off by more than 1e-5.
+
+    A cell's events all lie in its pixel and polarity, whose ``num_bins`` cells hold one
+    unit of weight per event, so a pixel-polarity with more than
+    ``FLOAT32_MAX_EVENTS_PER_CELL`` (= 160) events has a cell of at least 161/``num_bins``
+    after its first 161 events, up to a float32 error of (161 + 1)·2⁻²⁴ < 1e-5 (relative),
+    i.e. ``largest · num_bins`` > 160.99 > 160; later events never lower a float32 cell
+    (adding a non-negative weight rounds to no less than the cell). No cell can hold more
+    events than the window has.
+    """
+    return (num_events > FLOAT32_MAX_EVENTS_PER_CELL
+            and largest * num_bins > FLOAT32_MAX_EVENTS_PER_CELL)
 
 
 def voxel_grid_fused(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray,
@@ -81,15 +144,9 @@ def voxel_grid_fused(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray,
 
     Accumulates in float32 (half the memory traffic of float64, no conversion pass) and
     redoes the grid in float64 when a cell may have gathered more than
-    ``FLOAT32_MAX_EVENTS_PER_CELL`` events, so that it is always within 1e-5 (relative) of
-    the float64 sum. The bound is taken from the finished float32 grid, after the loop (a
-    vectorised max, ~0.07 ms for 256×256×10 cells; skipped outright when the window has no
-    more events than the limit): a cell's events all lie in its pixel and polarity, whose
-    ``num_bins`` cells hold one unit of weight per event, so a pixel-polarity with more than
-    ``FLOAT32_MAX_EVENTS_PER_CELL`` (= 160) events has a cell of at least 161/``num_bins``
-    after its first 161 events, up to a float32 error of (161 + 1)·2⁻²⁴ < 1e-5 (relative),
-    i.e. ``max · num_bins`` > 160.99 > 160; later events never lower a float32 cell (adding a
-    non-negative weight rounds to no less than the cell). The float64 redo adds the same
+    ``FLOAT32_MAX_EVENTS_PER_CELL`` events (:func:`_needs_float64`, decided from the
+    finished grid: a vectorised max, ~0.07 ms for 256×256×10 cells), so that it is always
+    within 1e-5 (relative) of the float64 sum. The float64 redo adds the same
     float32-rounded weights, each within 2⁻²⁴ of the float64 weight.
 
     Args:
@@ -98,26 +155,134 @@ def voxel_grid_fused(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray,
         p: ``(N,)`` polarities, ON where ``p > 0``.
         t_start, t_end: The window ``(t_start, t_end]`` (µs), ``t_end > t_start``.
         num_bins: Temporal bins per polarity.
-        sensor_w, sensor_h: Sensor resolution ``W, H`` (px).
+        sensor_w, sensor_h: Sensor resolution ``W, H`` (px), at most 65536.
         out_w, out_h: Target resolution ``W_in, H_in`` (px).
 
     Returns:
         ``(grid, skipped)``: the ``(2·num_bins, out_h, out_w)`` float32 grid and the number
         of events that fell outside the sensor or the window.
     """
-    args = (x, y, t, p, int(t_start), int(t_end), int(num_bins), int(sensor_w),
-            int(sensor_h), int(out_w), int(out_h))
+    args = _kernel_args(x, y, t, p, t_start, t_end, num_bins, sensor_w, sensor_h, out_w,
+                        out_h)
     shape = (2 * num_bins + 1, out_h, out_w)
     grid = np.zeros(shape, np.float32)
-    skipped = _accumulate(*args, grid)
+    skipped = _accumulate(*args, grid, None)
     grid = grid[:2 * num_bins]
-    # No cell can hold more events than the window has; beyond that, bound it from the grid.
-    if (len(x) > FLOAT32_MAX_EVENTS_PER_CELL
-            and float(grid.max()) * num_bins > FLOAT32_MAX_EVENTS_PER_CELL):
+    if _needs_float64(len(args[0]), float(grid.max(initial=0.0)), num_bins):
         grid64 = np.zeros(shape, np.float64)
-        _accumulate(*args, grid64)
+        _accumulate(*args, grid64, None)
         grid = grid64[:2 * num_bins].astype(np.float32)
     return grid, skipped
+
+
+@numba.njit(cache=True, nogil=True)
+def _take_touched(touched: np.ndarray) -> np.ndarray:
+    """The indices of the set flags of ``touched``, in order; clears them."""
+    blocks = np.empty(touched.shape[0], np.int64)
+    count = 0
+    for j in range(touched.shape[0]):
+        blocks[count] = j
+        count += touched[j]
+        touched[j] = 0
+    return blocks[:count]
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather_and_clear(grid: np.ndarray, blocks: np.ndarray, channels: int,
+                      indices: np.ndarray, values: np.ndarray) -> tuple[int, float]:
+    """Write the non-zero cells of ``blocks`` in the first ``channels`` planes of ``grid``
+    (flat C-order index, float32 value) in increasing order, and zero the blocks in every
+    plane. The writes are branch-free, so ``indices`` and ``values`` need one slot of slack.
+
+    Returns:
+        ``(count, largest)``: cells written and the largest value.
+    """
+    plane = grid.shape[1] * grid.shape[2]
+    flat = grid.reshape(-1)
+    count, largest = 0, np.float32(0)
+    for c in range(channels):
+        for block in blocks:
+            start = c * plane + block * BLOCK
+            for i in range(start, min(start + BLOCK, (c + 1) * plane)):
+                value = np.float32(flat[i])
+                flat[i] = 0
+                indices[count] = i
+                values[count] = value
+                count += value != 0  # weights are >= 0: no -0.0 to keep
+                largest = max(largest, value)
+    for c in range(channels, grid.shape[0]):
+        for block in blocks:
+            start = c * plane + block * BLOCK
+            flat[start:min(start + BLOCK, (c + 1) * plane)] = 0
+    return count, largest
+
+
+class SparseVoxelizer:
+    """The grid of :func:`voxel_grid_fused` as its non-zero cells, at a cost that follows
+    the events rather than the grid.
+
+    It accumulates into a grid kept all-zero between calls, with a map of the blocks of
+    ``BLOCK`` cells the events land in, and reads back and re-zeroes only those blocks: no
+    allocation, zeroing or full scan of the grid per window (DataLoader workers hand the
+    cells over; see :class:`~sparkpose.structures.SparseInputs`). The float32 accumulation
+    and the float64 redo are those of :func:`voxel_grid_fused`, so the cells are its
+    non-zero cells bit for bit.
+
+    It keeps one grid per shape (2.9 MB for 10×256×256 float32), so it is not for
+    concurrent use from several threads; a DataLoader worker has its own copy, and a copy
+    or an unpickled one starts without grids.
+    """
+
+    def __init__(self) -> None:
+        self._grids = {}
+
+    def __getstate__(self) -> dict:
+        return {'_grids': {}}
+
+    def __call__(self, x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray,
+                 t_start: int, t_end: int, num_bins: int, sensor_w: int, sensor_h: int,
+                 out_w: int, out_h: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """The non-zero cells of the ``(2·num_bins, out_h, out_w)`` grid.
+
+        Args:
+            x, y, t, p, t_start, t_end, num_bins, sensor_w, sensor_h, out_w, out_h: As for
+                :func:`voxel_grid_fused`.
+
+        Returns:
+            ``(indices, values, skipped)``: increasing flat C-order indices (int32; int64
+            beyond ``2**31 - 1`` cells), float32 values, and the number of events that fell
+            outside the sensor or the window.
+        """
+        args = _kernel_args(x, y, t, p, t_start, t_end, num_bins, sensor_w, sensor_h,
+                            out_w, out_h)
+        channels, plane, num_events = 2 * num_bins, out_h * out_w, len(args[0])
+        shape = (channels + 1, out_h, out_w)
+        try:
+            touched = self._zeros((plane // BLOCK + 1,), np.uint8)
+            skipped = _accumulate(*args, self._zeros(shape, np.float32), touched)
+            blocks = _take_touched(touched)
+            # Two cells per event at most, one slot of slack; pages never written cost
+            # nothing, so the bound is cheaper than gathering into a buffer and copying.
+            bound = min(2 * num_events, len(blocks) * BLOCK * channels) + 1
+            indices = np.empty(bound, np.int32 if channels * plane <= INT32_MAX else np.int64)
+            values = np.empty(bound, np.float32)
+            count, largest = _gather_and_clear(self._zeros(shape, np.float32), blocks,
+                                               channels, indices, values)
+            if _needs_float64(num_events, float(largest), num_bins):
+                grid64 = self._zeros(shape, np.float64)
+                _accumulate(*args, grid64, None)
+                count, _ = _gather_and_clear(grid64, blocks, channels, indices, values)
+        except BaseException:
+            self._grids.clear()  # an interrupted call may leave a grid non-zero
+            raise
+        return indices[:count], values[:count], skipped
+
+    def _zeros(self, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        """The all-zero array of ``shape`` and ``dtype`` kept for reuse."""
+        key = (shape, np.dtype(dtype))
+        if key not in self._grids:
+            self._grids[key] = np.zeros(shape, dtype)
+        return self._grids[key]
 
 
 def voxel_grid_reference(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray,

@@ -1,4 +1,6 @@
 """The fused numba voxel kernel against the np.add.at reference."""
+import pickle
+
 import numpy as np
 import pytest
 
@@ -47,7 +49,7 @@ def test_sparse_cells_accumulate_in_float32_within_1e5_of_float64():
     rng = np.random.default_rng(4)
     args = (*_events(rng, 1_000_000), 0, 100_000, 5, 1280, 720, 256, 256)
     grid = np.zeros((11, 256, 256), np.float32)
-    skipped = voxel_kernels._accumulate(*args, grid)
+    skipped = voxel_kernels._accumulate(*voxel_kernels._kernel_args(*args), grid, None)
     assert skipped == 0
     assert grid[:10].max() * 5 <= voxel_kernels.FLOAT32_MAX_EVENTS_PER_CELL  # no float64 redo
     np.testing.assert_allclose(grid[:10], voxel_grid_reference(*args), rtol=1e-5, atol=1e-6)
@@ -67,7 +69,7 @@ def test_time_weights_follow_e2vid_convention():
 
 
 @pytest.mark.parametrize('bad', [dict(x=1280), dict(y=720), dict(x=-1), dict(t=0),
-                                 dict(t=100_001)])
+                                 dict(t=100_001), dict(x=65536 + 3), dict(y=-65536)])
 def test_events_outside_sensor_or_window_are_skipped_and_counted(bad):
     rng = np.random.default_rng(2)
     x, y, t, p = (a.astype(np.int64) for a in _events(rng, 100))
@@ -93,8 +95,80 @@ def test_float64_redo_starts_above_160_events_in_a_pixel(monkeypatch, count, red
     calls = []
     accumulate = voxel_kernels._accumulate
     monkeypatch.setattr(voxel_kernels, '_accumulate',
-                        lambda *a: calls.append(a[-1].dtype) or accumulate(*a))
+                        lambda *a: calls.append(a[-2].dtype) or accumulate(*a))
     args = (x, y, t, p, 0, 100_000, 5, 1280, 720, 256, 256)
     grid, _ = voxel_grid_fused(*args)
     assert calls == [np.float32, np.float64] if redo else calls == [np.float32]
     np.testing.assert_allclose(grid, voxel_grid_reference(*args), rtol=1e-5, atol=1e-6)
+    calls.clear()
+    _assert_cells_of(grid, *voxel_kernels.SparseVoxelizer()(*args)[:2])
+    assert calls == [np.float32, np.float64] if redo else calls == [np.float32]
+
+
+@pytest.mark.parametrize('p', [np.array([1, -1, 0, 5], np.int8),
+                               np.array([1, 0, 255, 256], np.int64),
+                               np.array([True, False, False, True])])
+def test_polarity_is_on_where_positive_for_any_dtype(p):
+    x = np.array([1, 2, 3, 4], np.uint16)
+    grid, _ = voxel_grid_fused(x, np.zeros(4, np.uint16), np.full(4, 50), p, 0, 100, 1, 8, 8,
+                               8, 8)
+    np.testing.assert_array_equal(grid[0, 0, 1:5], p > 0)
+    np.testing.assert_array_equal(grid[1, 0, 1:5], p <= 0)
+
+
+def _assert_cells_of(grid, indices, values):
+    """indices/values are exactly the non-zero cells of grid, in order, bit for bit."""
+    flat = grid.reshape(-1)
+    np.testing.assert_array_equal(indices, np.flatnonzero(flat))
+    np.testing.assert_array_equal(values.view(np.uint32), flat[indices].view(np.uint32))
+
+
+def test_sparse_voxelizer_gives_the_fused_grids_cells_bit_for_bit_call_after_call():
+    # One voxelizer over windows of different sizes, geometries and a float64 redo (161
+    # events in one pixel): its reused grids must start from zero every time.
+    rng = np.random.default_rng(6)
+    voxelize = voxel_kernels.SparseVoxelizer()
+    hot = (np.full(161, 7, np.uint16), np.full(161, 9, np.uint16),
+           np.sort(rng.integers(1, 100_001, 161)), np.ones(161, np.uint8))
+    cases = [(_events(rng, 50_000), (256, 256), 5), (hot, (256, 256), 5),
+             (_events(rng, 3), (256, 256), 5), (_events(rng, 20_000), (97, 61), 2),
+             (tuple(a[:0] for a in hot), (256, 256), 5), (_events(rng, 80_000), (256, 256), 5)]
+    for events, out_size, num_bins in cases:
+        args = (*events, 0, 100_000, num_bins, 1280, 720, *out_size)
+        indices, values, skipped = voxelize(*args)
+        grid, _ = voxel_grid_fused(*args)
+        assert skipped == 0 and indices.dtype == np.int32 and values.dtype == np.float32
+        _assert_cells_of(grid, indices, values)
+    assert all(not g.any() for g in voxelize._grids.values())
+
+
+def test_sparse_voxelizer_counts_skipped_events_and_keeps_the_rest():
+    rng = np.random.default_rng(7)
+    x, y, t, p = (a.astype(np.int64) for a in _events(rng, 1000))
+    x[:4], t[4:6] = -1, 100_001
+    indices, values, skipped = voxel_kernels.SparseVoxelizer()(x, y, t, p, 0, 100_000, 5,
+                                                               1280, 720, 256, 256)
+    assert skipped == 6
+    assert values.sum(dtype=np.float64) == pytest.approx(994, rel=1e-6)
+
+
+def test_sparse_voxelizer_recovers_from_an_interrupted_call(monkeypatch):
+    rng = np.random.default_rng(8)
+    args = (*_events(rng, 10_000), 0, 100_000, 5, 1280, 720, 256, 256)
+    voxelize = voxel_kernels.SparseVoxelizer()
+    gather = voxel_kernels._gather_and_clear
+    monkeypatch.setattr(voxel_kernels, '_gather_and_clear',
+                        lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        voxelize(*args)  # the events are in the grid, nothing gathered them
+    monkeypatch.setattr(voxel_kernels, '_gather_and_clear', gather)
+    other = (*_events(rng, 10_000), 0, 100_000, 5, 1280, 720, 256, 256)
+    indices, values, _ = voxelize(*other)
+    _assert_cells_of(voxel_grid_fused(*other)[0], indices, values)
+
+
+def test_sparse_voxelizer_copies_and_pickles_without_its_grids():
+    voxelize = voxel_kernels.SparseVoxelizer()
+    voxelize(*_events(np.random.default_rng(9), 100), 0, 100_000, 5, 1280, 720, 256, 256)
+    assert voxelize._grids
+    assert pickle.loads(pickle.dumps(voxelize))._grids == {}
