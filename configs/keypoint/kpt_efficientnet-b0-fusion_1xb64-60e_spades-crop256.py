@@ -24,13 +24,13 @@ model = dict(
 train_pipeline = [
     dict(type='CropToTarget', shift_jitter=0.05, scale_jitter=0.1),
     dict(type='RandomPolaritySwap', prob=0.3),
-    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, log1p=True),
-    dict(type='PackPoseInputs', sparse=True),
+    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, log1p=True, sparse=True),
+    dict(type='PackPoseInputs'),
 ]
 test_pipeline = [
     dict(type='CropToTarget'),
-    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, log1p=True),
-    dict(type='PackPoseInputs', sparse=True),
+    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, log1p=True, sparse=True),
+    dict(type='PackPoseInputs'),
 ]
 train_dataloader = dict(
     batch_size=64, num_workers=8, prefetch_factor=4,

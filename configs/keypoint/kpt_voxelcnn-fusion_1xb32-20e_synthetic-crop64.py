@@ -26,13 +26,13 @@ model = dict(
 train_pipeline = [
     dict(type='CropToTarget', shift_jitter=0.05, scale_jitter=0.1),
     dict(type='RandomPolaritySwap', prob=0.3),
-    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, log1p=True),
-    dict(type='PackPoseInputs', sparse=True),
+    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, log1p=True, sparse=True),
+    dict(type='PackPoseInputs'),
 ]
 test_pipeline = [
     dict(type='CropToTarget'),
-    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, log1p=True),
-    dict(type='PackPoseInputs', sparse=True),
+    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, log1p=True, sparse=True),
+    dict(type='PackPoseInputs'),
 ]
 # 640 training files: keep every HDF5 handle open (the default LRU of 320 made the worker
 # reopen files, 3.5x slower per sample).

@@ -20,12 +20,12 @@ codec = dict(type='TranslationNormalizer', mean=[0.02, 0.08, 7.48], std=[0.82, 0
 model = dict(head=dict(codec=codec))
 
 train_pipeline = [
-    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size),
-    dict(type='PackPoseInputs', sparse=True),
+    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, sparse=True),
+    dict(type='PackPoseInputs'),
 ]
 test_pipeline = [
-    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size),
-    dict(type='PackPoseInputs', sparse=True),
+    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, sparse=True),
+    dict(type='PackPoseInputs'),
 ]
 train_dataloader = dict(
     batch_size=32, num_workers=1,

@@ -246,8 +246,10 @@ class SPADESSequence:
                               for d in self._pool.datasets(self.path, keys))
         except OSError as err:  # changed or damaged since it was indexed
             raise unreadable_file_error(self.path, err) from err
-        return dict(x=xs, y=ys, t=np.multiply(ts, self.tick_us, dtype=np.int64),
-                    p=ps.astype(np.uint8, copy=False))
+        t = ts.astype(np.int64, copy=False)  # h5py returns a fresh array: scale in place
+        if self.tick_us != 1:
+            t *= self.tick_us
+        return dict(x=xs, y=ys, t=t, p=ps.astype(np.uint8, copy=False))
 
     def read_window(self, label_index: int) -> dict[str, np.ndarray]:
         """Read the events of label ``label_index``'s window (see :meth:`read_events`)."""

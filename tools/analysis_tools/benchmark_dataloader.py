@@ -2,8 +2,9 @@
 
 Pipeline: ``SPADESDataset`` → ``EventsToVoxelGrid`` → ``PackPoseInputs``, random access
 over all labels, ``pose_collate`` (or mmengine's ``pseudo_collate`` / ``default_collate``).
-``--packing sparse`` (the fast path) packs each voxel grid as its non-zero cells
-(``PackPoseInputs(sparse=True)``), ``dense`` as a float32 tensor, ``events`` hands the
+``--packing sparse`` (the configs' path) gives each voxel grid as its non-zero cells
+(``EventsToVoxelGrid(sparse=True)``), ``pack-sparse`` the same cells taken from a dense
+grid (``PackPoseInputs(sparse=True)``), ``dense`` a float32 tensor, ``events`` hands the
 window's raw events over (``EventsToVoxelGrid(on_device=True)``: the grid is built later by
 the data preprocessor, on the GPU); give several to compare. For
 every packing, number of sequences (``--num-sequences``, 0 = all in the split) and number
@@ -135,8 +136,9 @@ def run(data_root: str, names: list[str], packing: str, workers: int,
         type='SPADESDataset', data_root=data_root, sequences=names,
         max_open_files=args.max_open_files, pipeline=[
             dict(type='EventsToVoxelGrid', num_bins=args.num_bins,
-                 input_size=tuple(args.input_size), on_device=packing == 'events'),
-            dict(type='PackPoseInputs', sparse=packing == 'sparse')]))
+                 input_size=tuple(args.input_size), sparse=packing == 'sparse',
+                 on_device=packing == 'events'),
+            dict(type='PackPoseInputs', sparse=packing == 'pack-sparse')]))
     preprocessor = MODELS.build(dict(type='PoseDataPreprocessor')) if args.preprocess else None
     sampler = RandomSampler(dataset, replacement=True,
                             num_samples=args.samples + args.batch_size * max(workers, 1))
@@ -187,10 +189,12 @@ def main() -> None:
     parser.add_argument('--workers', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--samples', type=int, default=1600, help='timed samples per run')
     parser.add_argument('--batch-size', type=int, default=16)
-    parser.add_argument('--packing', choices=['sparse', 'dense', 'events'], nargs='+',
-                        default=['sparse'],
-                        help='PackPoseInputs(sparse=True) (non-zero cells), dense tensors, or '
-                             'the raw events (EventsToVoxelGrid(on_device=True))')
+    parser.add_argument('--packing', choices=['sparse', 'pack-sparse', 'dense', 'events'],
+                        nargs='+', default=['sparse'],
+                        help='non-zero cells from EventsToVoxelGrid(sparse=True), the same '
+                             'cells extracted from a dense grid by PackPoseInputs(sparse=True), '
+                             'dense tensors, or the raw events '
+                             '(EventsToVoxelGrid(on_device=True))')
     parser.add_argument('--goal', type=float, default=700.0,
                         help='samples/s goal for one worker (PASS/FAIL printed)')
     parser.add_argument('--collate', choices=['pose', 'pseudo', 'default'], default='pose',

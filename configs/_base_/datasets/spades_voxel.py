@@ -1,6 +1,6 @@
 # SPADES / SPARK 2026 stream 2: one sample per 10 Hz label, the 100 ms of events before it,
 # as a 5-bin × 2-polarity voxel grid built directly at `input_size`. Grids travel from the
-# DataLoader workers as their non-zero cells (PackPoseInputs(sparse=True) + pose_collate)
+# DataLoader workers as their non-zero cells (EventsToVoxelGrid(sparse=True) + pose_collate)
 # and are densified on the model's device by the data preprocessor.
 # No horizontal flip by default: Proba-2 has no mirror plane, so the flipped labels
 # (S·R·M, S·t) would be wrong exactly in the parts that tell its attitude.
@@ -11,12 +11,12 @@ num_bins = 5
 
 train_pipeline = [
     dict(type='RandomPolaritySwap', prob=0.3),
-    dict(type='EventsToVoxelGrid', num_bins=num_bins, input_size=input_size),
-    dict(type='PackPoseInputs', sparse=True),
+    dict(type='EventsToVoxelGrid', num_bins=num_bins, input_size=input_size, sparse=True),
+    dict(type='PackPoseInputs'),
 ]
 test_pipeline = [
-    dict(type='EventsToVoxelGrid', num_bins=num_bins, input_size=input_size),
-    dict(type='PackPoseInputs', sparse=True),
+    dict(type='EventsToVoxelGrid', num_bins=num_bins, input_size=input_size, sparse=True),
+    dict(type='PackPoseInputs'),
 ]
 
 train_dataloader = dict(

@@ -28,14 +28,15 @@ class PackPoseInputs:
 
     Args:
         meta_keys: Keys of ``results`` copied into the metainfo; a missing one raises.
-        sparse: Pack ``inputs`` sparse: with DataLoader workers, ~10x less to hand to the
-            main process for event voxel grids (~0.3 ms to extract per 10×256×256 grid);
-            ``PoseDataPreprocessor`` densifies it on the model's device. Pair it with
-            ``collate_fn=dict(type='sparkpose.pose_collate')``. A dense grid costs twice
-            its dense size in this form (input noise belongs in ``PoseDataPreprocessor``).
-            Events handed
-            over by a representation with ``on_device=True`` (``WindowEvents``) pass
-            through as they are (``sparse`` must be False).
+        sparse: Pack dense ``inputs`` sparse: with DataLoader workers, ~10x less to hand
+            to the main process for event voxel grids (~0.3 ms to extract per 10×256×256
+            grid); ``PoseDataPreprocessor`` densifies it on the model's device. Pair it
+            with ``collate_fn=dict(type='sparkpose.pose_collate')``. A dense grid costs
+            twice its dense size in this form (input noise belongs in
+            ``PoseDataPreprocessor``). A representation with ``sparse=True`` does the same
+            cheaper (no dense grid at all); its ``SparseInputs`` pass through as they are,
+            like the events of one with ``on_device=True`` (``WindowEvents``; ``sparse``
+            must then be False).
     """
 
     def __init__(self, meta_keys: Sequence[str] = (
@@ -67,6 +68,8 @@ class PackPoseInputs:
                 raise ValueError(f'PackPoseInputs: {sample_name(results)} carries its events '
                                  f'(a representation with on_device=True); sparse=True has no '
                                  f'grid to pack, set it to False')
+            inputs = results['inputs']
+        elif isinstance(results['inputs'], SparseInputs):  # a representation with sparse=True
             inputs = results['inputs']
         elif self.sparse:
             inputs = SparseInputs.from_dense(results['inputs'])

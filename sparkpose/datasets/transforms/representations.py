@@ -2,12 +2,14 @@
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
 from sparkpose.registry import TRANSFORMS
+from sparkpose.structures.sparse_inputs import SparseInputs
 from sparkpose.structures.window_events import GridSpec, WindowEvents
 
 from .base import sample_name
-from .voxel_kernels import voxel_grid_fused
+from .voxel_kernels import SparseVoxelizer, voxel_grid_fused
 
 
 @TRANSFORMS.register_module()
@@ -28,26 +30,36 @@ class EventsToVoxelGrid:
     the window (an empty window gives zeros). ``log1p=True`` stores ``log(1 + weight)``
     instead, which keeps busy cells (a near target, a crop shrunk from a large one) in the
     same range as sparse ones. The work is done by the fused numba kernel
-    :func:`~sparkpose.datasets.transforms.voxel_kernels.voxel_grid_fused`, or with
-    ``on_device=True`` by the data preprocessor on the model's device: ``inputs`` is then
-    the window's events as :class:`~sparkpose.structures.WindowEvents` (9 bytes per event
-    instead of the grid's 4 bytes per cell: the choice for full-resolution grids).
+    :func:`~sparkpose.datasets.transforms.voxel_kernels.voxel_grid_fused`. Two other
+    forms of ``inputs`` cost a DataLoader worker less to hand over, and
+    :class:`~sparkpose.models.data_preprocessors.PoseDataPreprocessor` turns both into the
+    same grid on the model's device:
+
+    * ``sparse=True``: the grid's non-zero cells as
+      :class:`~sparkpose.structures.SparseInputs`, built without a dense grid per window
+      (:class:`~sparkpose.datasets.transforms.voxel_kernels.SparseVoxelizer`); the choice
+      for grids of 256×256 and the like, where the target covers a small part;
+    * ``on_device=True``: the window's events as
+      :class:`~sparkpose.structures.WindowEvents` (9 bytes per event instead of 8 bytes
+      per non-zero cell), voxelised by the data preprocessor: the choice for
+      full-resolution grids.
 
     Reads ``events``, ``window_us``, ``sensor_size``, ``cam_K``; adds ``inputs``
-    (float32 ``(2·num_bins, H_in, W_in)``, or ``WindowEvents``), ``input_size``
-    ``(W_in, H_in)`` and replaces ``cam_K``.
+    (float32 ``(2·num_bins, H_in, W_in)``, ``SparseInputs`` or ``WindowEvents``),
+    ``input_size`` ``(W_in, H_in)`` and replaces ``cam_K``.
 
     Args:
         num_bins: Temporal bins per polarity.
         input_size: Target ``(W_in, H_in)`` in pixels; ``None`` keeps the sensor resolution
             (the EventResNet configs run at full 1280×720).
         log1p: Store ``log(1 + weight)`` instead of the raw weights.
+        sparse: Give the grid as its non-zero cells.
         on_device: Hand the events over and build the grid in the data preprocessor.
     """
 
     def __init__(self, num_bins: int = 5,
                  input_size: Sequence[int] | None = (256, 256), log1p: bool = False,
-                 on_device: bool = False) -> None:
+                 sparse: bool = False, on_device: bool = False) -> None:
         if int(num_bins) != num_bins or num_bins < 1:
             raise ValueError(f'{type(self).__name__}: num_bins must be a positive integer, '
                              f'got {num_bins!r}')
@@ -55,8 +67,12 @@ class EventsToVoxelGrid:
                                        or any(int(s) != s or s < 1 for s in input_size)):
             raise ValueError(f'{type(self).__name__}: input_size must be (W_in, H_in) '
                              f'positive integers or None, got {input_size!r}')
+        if sparse and on_device:
+            raise ValueError(f'{type(self).__name__}: sparse=True and on_device=True exclude '
+                             f'each other (on_device hands over events, not a grid)')
         self.num_bins = int(num_bins)
-        self.log1p, self.on_device = log1p, on_device
+        self.log1p, self.sparse, self.on_device = log1p, sparse, on_device
+        self.voxelize_sparse = SparseVoxelizer()
         self.input_size = None if input_size is None else (int(input_size[0]),
                                                            int(input_size[1]))
 
@@ -72,6 +88,9 @@ class EventsToVoxelGrid:
         if self.on_device:
             spec = GridSpec(self.num_bins, (sensor_w, sensor_h), (out_w, out_h), self.log1p)
             results['inputs'] = self.hand_over(results, spec)
+        elif self.sparse:
+            results['inputs'] = self.represent_sparse(results, (sensor_w, sensor_h),
+                                                      (out_w, out_h))
         else:
             inputs = self.represent(results, (sensor_w, sensor_h), (out_w, out_h))
             results['inputs'] = np.log1p(inputs) if self.log1p else inputs
@@ -106,16 +125,35 @@ class EventsToVoxelGrid:
     def represent(self, results: dict, sensor_size: tuple[int, int],
                   out_size: tuple[int, int]) -> np.ndarray:
         """The voxel grid, float32 ``(2·num_bins, H_in, W_in)``."""
-        (x, y, t, p), t_start, t_end = self._checked_events(results)
-        grid, skipped = voxel_grid_fused(x, y, t, p, t_start, t_end, self.num_bins,
+        events, t_start, t_end = self._checked_events(results)
+        grid, skipped = voxel_grid_fused(*events, t_start, t_end, self.num_bins,
                                          *sensor_size, *out_size)
+        self._check_skipped(results, skipped, events, (t_start, t_end), sensor_size)
+        return grid
+
+    def represent_sparse(self, results: dict, sensor_size: tuple[int, int],
+                         out_size: tuple[int, int]) -> SparseInputs:
+        """The voxel grid's non-zero cells (``log1p`` applied to them)."""
+        events, t_start, t_end = self._checked_events(results)
+        indices, values, skipped = self.voxelize_sparse(*events, t_start, t_end,
+                                                        self.num_bins, *sensor_size,
+                                                        *out_size)
+        self._check_skipped(results, skipped, events, (t_start, t_end), sensor_size)
+        if self.log1p:  # log1p(0) = 0: the same cells stay non-zero
+            np.log1p(values, out=values)
+        return SparseInputs(torch.from_numpy(indices), torch.from_numpy(values),
+                            (2 * self.num_bins, out_size[1], out_size[0]))
+
+    def _check_skipped(self, results: dict, skipped: int, events: tuple[np.ndarray, ...],
+                       window: tuple[int, int], sensor_size: tuple[int, int]) -> None:
+        """Raise when the kernel skipped events: they lie outside the sensor or window."""
         if skipped:
+            x, y, t, _ = events
             raise ValueError(
                 f'{type(self).__name__}: {sample_name(results)} has {skipped} events outside '
                 f'the sensor {sensor_size} or the window (t_start, t_end] = '
-                f'({t_start}, {t_end}] µs: x in [{x.min()}, {x.max()}], y in '
+                f'({window[0]}, {window[1]}] µs: x in [{x.min()}, {x.max()}], y in '
                 f'[{y.min()}, {y.max()}], t in [{t.min()}, {t.max()}]')
-        return grid
 
 
 @TRANSFORMS.register_module()
@@ -128,10 +166,12 @@ class EventsToFrame(EventsToVoxelGrid):
     Args:
         input_size: Target ``(W_in, H_in)`` in pixels; ``None`` keeps the sensor resolution.
         log1p: Store ``log(1 + count)`` instead of raw counts (compresses busy pixels).
+        sparse: Give the frame as its non-zero cells.
         on_device: Hand the events over and build the frame in the data preprocessor.
     """
 
     def __init__(self, input_size: Sequence[int] | None = (256, 256),
-                 log1p: bool = False, on_device: bool = False) -> None:
-        super().__init__(num_bins=1, input_size=input_size, log1p=log1p, on_device=on_device)
+                 log1p: bool = False, sparse: bool = False, on_device: bool = False) -> None:
+        super().__init__(num_bins=1, input_size=input_size, log1p=log1p, sparse=sparse,
+                         on_device=on_device)
 

@@ -45,6 +45,15 @@ def test_sparse_pack_holds_the_dense_inputs_and_the_same_sample(make_sample):
     assert sparse['data_samples'].metainfo.keys() == dense['data_samples'].metainfo.keys()
 
 
+@pytest.mark.parametrize('sparse', [False, True])
+def test_pack_passes_sparse_representations_through(make_sample, sparse):
+    voxel = TRANSFORMS.build(dict(type='EventsToVoxelGrid', input_size=(128, 96), sparse=True))
+    results = voxel(make_sample(1500, seed=2))
+    cells = results['inputs']
+    packed = TRANSFORMS.build(dict(type='PackPoseInputs', sparse=sparse))(results)
+    assert packed['inputs'] is cells
+
+
 def test_pack_without_pose_has_no_gt_fields(make_sample):
     data_sample = _pack(make_sample(100, with_pose=False))['data_samples']
     assert 'gt_t' not in data_sample and 'gt_q' not in data_sample

@@ -147,7 +147,7 @@ def test_second_representation_raises(make_sample):
 
 
 @pytest.mark.parametrize('cfg', [dict(num_bins=0), dict(input_size=(256,)),
-                                 dict(input_size=(0, 256))])
+                                 dict(input_size=(0, 256)), dict(sparse=True, on_device=True)])
 def test_bad_config_raises(cfg):
     with pytest.raises(ValueError, match='EventsToVoxelGrid'):
         TRANSFORMS.build(dict(type='EventsToVoxelGrid', **cfg))
@@ -163,3 +163,29 @@ def test_bad_sample_raises_with_its_name(make_sample):
     sample['events']['p'] = sample['events']['p'][:5]
     with pytest.raises(ValueError, match='differ in length: 10, 10, 10, 5'):
         voxel(sample)
+
+
+@pytest.mark.parametrize('cfg', [dict(type='EventsToVoxelGrid'),
+                                 dict(type='EventsToVoxelGrid', log1p=True, num_bins=3,
+                                      input_size=(320, 180)),
+                                 dict(type='EventsToFrame', log1p=True)])
+def test_sparse_gives_the_dense_grids_cells_bit_for_bit(make_sample, cfg):
+    # Several samples through one transform: its reused grids must not leak between them.
+    dense = TRANSFORMS.build(cfg)
+    sparse = TRANSFORMS.build(dict(cfg, sparse=True))
+    for seed, num_events in [(1, 30_000), (2, 0), (3, 5000)]:
+        grid = dense(make_sample(num_events, seed=seed))['inputs']
+        results = sparse(make_sample(num_events, seed=seed))
+        cells = results['inputs']
+        assert cells.shape == grid.shape
+        np.testing.assert_array_equal(cells.indices.numpy(), np.flatnonzero(grid))
+        np.testing.assert_array_equal(cells.values.numpy().view(np.uint32),
+                                      grid.reshape(-1)[np.flatnonzero(grid)].view(np.uint32))
+        assert results['input_size'] == (grid.shape[2], grid.shape[1])
+
+
+def test_sparse_events_outside_window_raise_with_sample_name(make_sample):
+    sample = make_sample(100)
+    sample['events']['x'][3] = 5000
+    with pytest.raises(ValueError, match=r'RT007\[50\] has 1 events outside'):
+        TRANSFORMS.build(dict(type='EventsToVoxelGrid', sparse=True))(sample)
