@@ -6,14 +6,22 @@ import numba
 import numpy as np
 import torch
 
-# Largest flat index that int32 indices can hold; bigger tensors get int64 indices.
+# Planes of at most this many cells (256×256) store their offsets in uint16; int32 beyond.
+UINT16_PLANE_CELLS = 1 << 16
 INT32_MAX = np.iinfo(np.int32).max
+
+
+def offset_dtype(plane_cells: int) -> type:
+    """The numpy dtype of in-plane offsets for planes of ``plane_cells`` cells."""
+    if plane_cells > INT32_MAX:
+        raise ValueError(f'SparseInputs: planes of {plane_cells} cells do not fit int32 offsets')
+    return np.uint16 if plane_cells <= UINT16_PLANE_CELLS else np.int32
 
 
 @numba.njit(cache=True, nogil=True)
 def _gather_nonzero(bits: np.ndarray, pairs: np.ndarray, indices: np.ndarray,
                     values: np.ndarray) -> None:
-    """Write the position and the word of every non-zero word of ``bits``, in order.
+    """Write the flat position and the word of every non-zero word of ``bits``, in order.
 
     ``pairs`` is ``bits`` (its even-length prefix) viewed as uint64: an empty pair costs
     one well-predicted branch, and inside a non-zero pair the writes are branch-free, so
@@ -34,7 +42,7 @@ def _gather_nonzero(bits: np.ndarray, pairs: np.ndarray, indices: np.ndarray,
 
 
 class SparseInputs:
-    """A float tensor of ``shape`` stored as its non-zero cells (flat COO, C order).
+    """A float tensor of ``shape`` ``(..., H, W)`` stored as its non-zero cells, plane by plane.
 
     Event voxel grids are mostly empty (the spacecraft covers a small part of the image:
     ~5 % of the cells of a 10×256×256 grid are non-zero on generated SPADES data), and a
@@ -43,42 +51,58 @@ class SparseInputs:
     travels instead, and :class:`~sparkpose.models.data_preprocessors.PoseDataPreprocessor`
     densifies it on the model's device, so models never see the difference.
 
-    A cell is left out only when its bit pattern is ``+0.0``, so :meth:`to_dense` rebuilds
-    the dense tensor bit for bit (``-0.0`` and NaN included).
+    Each ``H×W`` plane (in C order of the leading dimensions) lists its cells by their
+    offset in the plane, ``y·W + x``, increasing: uint16 for planes of up to 65536 cells
+    (6 bytes per cell with a float32 value, 8 with int32 offsets beyond), and batches
+    concatenate without rewriting any offset. A cell is left out only when its bit pattern
+    is ``+0.0``, so :meth:`to_dense` rebuilds the dense tensor bit for bit (``-0.0`` and
+    NaN included).
 
     Args:
-        indices: ``(N,)`` int32 (int64 when ``shape`` has more than 2**31 - 1 cells) flat
-            C-order indices of the stored cells, increasing.
+        offsets: ``(N,)`` in-plane offsets of the stored cells (:func:`offset_dtype`).
         values: ``(N,)`` values of those cells (float32 from :meth:`from_dense`).
+        counts: ``(P,)`` int64 stored cells per plane, ``P`` = the product of
+            ``shape[:-2]``.
         shape: Shape of the dense tensor: ``(C, H, W)`` for a sample, ``(B, C, H, W)``
             for a batch (:meth:`stack`).
     """
 
-    def __init__(self, indices: torch.Tensor, values: torch.Tensor,
+    def __init__(self, offsets: torch.Tensor, values: torch.Tensor, counts: torch.Tensor,
                  shape: Sequence[int]) -> None:
-        if indices.ndim != 1 or values.ndim != 1 or len(indices) != len(values):
-            raise ValueError(f'SparseInputs: indices and values must be 1-D of one length, '
-                             f'got shapes {tuple(indices.shape)} and {tuple(values.shape)}')
-        if indices.dtype not in (torch.int32, torch.int64):
-            raise ValueError(f'SparseInputs: indices must be int32 or int64, got '
-                             f'{indices.dtype}')
-        self.indices, self.values = indices, values
         self.shape = tuple(int(s) for s in shape)
+        if len(self.shape) < 2:
+            raise ValueError(f'SparseInputs: shape must be (..., H, W), got {self.shape}')
+        if offsets.ndim != 1 or values.ndim != 1 or len(offsets) != len(values):
+            raise ValueError(f'SparseInputs: offsets and values must be 1-D of one length, '
+                             f'got shapes {tuple(offsets.shape)} and {tuple(values.shape)}')
+        expected = torch.uint16 if offset_dtype(self.plane_cells) is np.uint16 else torch.int32
+        if offsets.dtype != expected:
+            raise ValueError(f'SparseInputs: offsets of {self.plane_cells}-cell planes must be '
+                             f'{expected}, got {offsets.dtype}')
+        if counts.shape != (self.num_planes,) or counts.dtype != torch.int64:
+            raise ValueError(f'SparseInputs: counts must be int64 of shape '
+                             f'({self.num_planes},), got {counts.dtype} {tuple(counts.shape)}')
+        self.offsets, self.values, self.counts = offsets, values, counts
 
     @classmethod
     def from_dense(cls, array: np.ndarray | torch.Tensor) -> 'SparseInputs':
-        """The non-zero cells of ``array`` (converted to contiguous float32 first).
+        """The non-zero cells of ``array`` ``(..., H, W)`` (as contiguous float32 first).
 
         Costs ~0.3 ms for a 10×256×256 grid (two passes over it).
         """
         dense = np.ascontiguousarray(array, dtype=np.float32)
+        if dense.ndim < 2:
+            raise ValueError(f'SparseInputs: shape must be (..., H, W), got {dense.shape}')
+        plane_cells, planes = dense.shape[-2] * dense.shape[-1], math.prod(dense.shape[:-2])
         bits = dense.reshape(-1).view(np.uint32)
         count = np.count_nonzero(bits)
-        indices = np.empty(count + 1, np.int32 if bits.size <= INT32_MAX else np.int64)
+        flat = np.empty(count + 1, np.int64)
         words = np.empty(count + 1, np.uint32)
-        _gather_nonzero(bits, bits[:bits.size // 2 * 2].view(np.uint64), indices, words)
-        return cls(torch.from_numpy(indices[:count]),
-                   torch.from_numpy(words[:count].view(np.float32)), dense.shape)
+        _gather_nonzero(bits, bits[:bits.size // 2 * 2].view(np.uint64), flat, words)
+        plane, offsets = np.divmod(flat[:count], max(plane_cells, 1))
+        return cls(torch.from_numpy(offsets.astype(offset_dtype(plane_cells))),
+                   torch.from_numpy(words[:count].view(np.float32)),
+                   torch.from_numpy(np.bincount(plane, minlength=planes)), dense.shape)
 
     @classmethod
     def stack(cls, items: Sequence['SparseInputs'],
@@ -87,41 +111,51 @@ class SparseInputs:
 
         Args:
             items: The samples.
-            empty: Allocates the batch's two tensors, ``empty(size, dtype=...)``; a
-                DataLoader collate passes one that allocates in shared memory.
+            empty: Allocates the batch's tensors, ``empty(size, dtype=...)``; a DataLoader
+                collate passes one that allocates in shared memory.
         """
         shapes = sorted({item.shape for item in items})
         if len(shapes) != 1:
             raise ValueError(f'SparseInputs.stack: inputs of one batch have different shapes '
                              f'{shapes}; the representation transform must produce one size')
-        cells = math.prod(shapes[0])
-        counts = [len(item.values) for item in items]
-        index_dtype = torch.int32 if len(items) * cells <= INT32_MAX else torch.int64
-        indices = empty((sum(counts),), dtype=index_dtype)
-        values = empty((sum(counts),), dtype=items[0].values.dtype)
-        # numpy, not torch: torch splits copies over 32k elements among its threads, which
-        # cost ~5 ms each in a main process that shares its cores (measured on 2 cores).
-        offsets = np.cumsum([0, *counts])
-        all_indices, all_values = indices.numpy(), values.numpy()
-        for b, item in enumerate(items):
-            part = all_indices[offsets[b]:offsets[b + 1]]
-            part[:] = item.indices.numpy()
-            part += b * cells  # in the batch's dtype: no int32 overflow
-            all_values[offsets[b]:offsets[b + 1]] = item.values.numpy()
-        return cls(indices, values, (len(items), *shapes[0]))
+        parts = {}
+        for name in ('offsets', 'values', 'counts'):
+            arrays = [getattr(item, name).numpy() for item in items]
+            out = empty((sum(len(a) for a in arrays),), dtype=getattr(items[0], name).dtype)
+            # numpy, not torch: torch splits copies over 32k elements among its threads,
+            # which cost ~5 ms each in a main process that shares its cores (measured on 2
+            # cores).
+            np.concatenate(arrays, out=out.numpy())
+            parts[name] = out
+        return cls(**parts, shape=(len(items), *shapes[0]))
 
     def to_dense(self, device: torch.device | str | None = None,
                  non_blocking: bool = False) -> torch.Tensor:
         """The dense tensor of ``shape`` on ``device`` (only the stored cells travel there)."""
+        offsets, values, counts = (t.to(device, non_blocking=non_blocking)
+                                   for t in (self.offsets, self.values, self.counts))
+        planes = torch.arange(self.num_planes, device=device)
+        # output_size is known here: no device-to-host sync to size the result.
+        plane = torch.repeat_interleave(planes, counts, output_size=len(self.values))
         dense = torch.zeros(self.numel, dtype=self.values.dtype, device=device)
-        dense[self.indices.to(device, non_blocking=non_blocking)] = self.values.to(
-            device, non_blocking=non_blocking)
+        dense[plane * self.plane_cells + offsets.long()] = values
         return dense.view(self.shape)
 
     def pin_memory(self) -> 'SparseInputs':
         """A copy in page-locked memory (what ``DataLoader(pin_memory=True)`` calls), so
         that ``to_dense(..., non_blocking=True)`` copies asynchronously."""
-        return SparseInputs(self.indices.pin_memory(), self.values.pin_memory(), self.shape)
+        return SparseInputs(self.offsets.pin_memory(), self.values.pin_memory(),
+                            self.counts.pin_memory(), self.shape)
+
+    @property
+    def plane_cells(self) -> int:
+        """Cells of one ``H×W`` plane."""
+        return self.shape[-2] * self.shape[-1]
+
+    @property
+    def num_planes(self) -> int:
+        """Number of planes (the product of the leading dimensions)."""
+        return math.prod(self.shape[:-2])
 
     @property
     def numel(self) -> int:
@@ -130,8 +164,9 @@ class SparseInputs:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the stored form (indices and values)."""
-        return (self.indices.element_size() + self.values.element_size()) * len(self.values)
+        """Bytes of the stored form (offsets, values and per-plane counts)."""
+        return sum(t.element_size() * t.numel() for t in (self.offsets, self.values,
+                                                           self.counts))
 
     def __len__(self) -> int:
         """Size of the first dimension, as for a tensor (the batch size of a batch)."""

@@ -38,7 +38,7 @@ def test_pinned_batches_copy_non_blocking_to_the_same_grid(on_device):
                         collate_fn=pose_collate, pin_memory=True)
     batch = next(iter(loader))
     packed = batch['inputs']
-    tensors = ([packed.indices, packed.values] if not on_device
+    tensors = ([packed.offsets, packed.values, packed.counts] if not on_device
                else [packed.x, packed.y, packed.dt, packed.p, packed.counts, packed.spans])
     assert all(t.is_pinned() for t in tensors)
     blocking = MODELS.build(dict(type='PoseDataPreprocessor')).cuda()

@@ -1,4 +1,4 @@
-"""SparseInputs: exact round trip to dense, batching, index dtypes."""
+"""SparseInputs: exact round trip to dense, batching, offset dtypes."""
 import numpy as np
 import pytest
 import torch
@@ -18,15 +18,17 @@ def _bits(array):
     return np.asarray(array, dtype=np.float32).view(np.uint32)
 
 
-def test_from_dense_stores_non_zero_cells_in_order():
+def test_from_dense_stores_non_zero_cells_plane_by_plane():
     grid = _grid()
     sparse = SparseInputs.from_dense(grid)
     flat = grid.reshape(-1)
+    nonzero = np.flatnonzero(flat)
     assert sparse.shape == (10, 16, 24) and len(sparse) == 10
-    assert sparse.indices.dtype == torch.int32 and sparse.values.dtype == torch.float32
-    np.testing.assert_array_equal(sparse.indices.numpy(), np.flatnonzero(flat))
-    np.testing.assert_array_equal(sparse.values.numpy(), flat[flat != 0])
-    assert sparse.nbytes == 8 * np.count_nonzero(flat)
+    assert sparse.offsets.dtype == torch.uint16 and sparse.values.dtype == torch.float32
+    np.testing.assert_array_equal(sparse.offsets.numpy(), nonzero % (16 * 24))
+    np.testing.assert_array_equal(sparse.counts.numpy(), np.count_nonzero(grid, axis=(1, 2)))
+    np.testing.assert_array_equal(sparse.values.numpy(), flat[nonzero])
+    assert sparse.nbytes == 6 * len(nonzero) + 8 * 10
 
 
 def test_round_trip_is_bit_exact_with_negative_zero_nan_and_float64_input():
@@ -40,28 +42,27 @@ def test_round_trip_is_bit_exact_with_negative_zero_nan_and_float64_input():
 
 def test_all_zero_grid_stores_nothing():
     sparse = SparseInputs.from_dense(np.zeros((2, 3, 4), np.float32))
-    assert len(sparse.values) == 0 and sparse.nbytes == 0
+    assert len(sparse.values) == 0 and sparse.counts.tolist() == [0, 0]
     assert torch.equal(sparse.to_dense(), torch.zeros(2, 3, 4))
 
 
-def test_stack_equals_stacked_dense_and_keeps_int32_when_it_fits():
+def test_stack_equals_stacked_dense_without_rewriting_offsets():
     grids = [_grid(seed) for seed in range(3)] + [np.zeros((10, 16, 24), np.float32)]
-    batch = SparseInputs.stack([SparseInputs.from_dense(g) for g in grids])
+    items = [SparseInputs.from_dense(g) for g in grids]
+    batch = SparseInputs.stack(items)
     assert batch.shape == (4, 10, 16, 24) and len(batch) == 4
-    assert batch.indices.dtype == torch.int32
-    np.testing.assert_array_equal(batch.indices.numpy(), np.flatnonzero(np.stack(grids)))
+    assert torch.equal(batch.offsets, torch.cat([item.offsets for item in items]))
+    assert batch.counts.shape == (40,)
     assert torch.equal(batch.to_dense(), torch.from_numpy(np.stack(grids)))
 
 
-def test_stack_switches_to_int64_before_int32_overflows():
-    # Two samples of 2**30 + 1 cells: the second one's offset no longer fits in int32.
-    cells = 2**30 + 1
-    item = SparseInputs(torch.tensor([0, cells - 1], dtype=torch.int32),
-                        torch.tensor([1.0, 2.0]), (cells,))
-    batch = SparseInputs.stack([item, item])
-    assert batch.indices.dtype == torch.int64 and batch.shape == (2, cells)
-    assert batch.indices.tolist() == [0, cells - 1, cells, 2 * cells - 1]
-    assert batch.values.tolist() == [1.0, 2.0, 1.0, 2.0]
+def test_planes_beyond_65536_cells_use_int32_offsets():
+    grid = np.zeros((2, 300, 300), np.float32)
+    grid[1, 299, 299] = 3.0
+    sparse = SparseInputs.from_dense(grid)
+    assert sparse.offsets.dtype == torch.int32 and sparse.offsets.tolist() == [90_000 - 1]
+    assert torch.equal(SparseInputs.stack([sparse, sparse]).to_dense()[1],
+                       torch.from_numpy(grid))
 
 
 def test_stack_refuses_different_shapes_and_bad_parts():
@@ -69,13 +70,18 @@ def test_stack_refuses_different_shapes_and_bad_parts():
     b = SparseInputs.from_dense(np.ones((2, 8, 8)))
     with pytest.raises(ValueError, match=r'different shapes \[\(2, 4, 4\), \(2, 8, 8\)\]'):
         SparseInputs.stack([a, b])
+    counts = torch.tensor([2, 1])
     with pytest.raises(ValueError, match=r'one length, got shapes \(3,\) and \(2,\)'):
-        SparseInputs(torch.zeros(3, dtype=torch.int32), torch.zeros(2), (4,))
-    with pytest.raises(ValueError, match='int32 or int64, got torch.float32'):
-        SparseInputs(torch.zeros(2), torch.zeros(2), (4,))
+        SparseInputs(torch.zeros(3, dtype=torch.uint16), torch.zeros(2), counts, (2, 4, 4))
+    with pytest.raises(ValueError, match='must be torch.uint16, got torch.int64'):
+        SparseInputs(torch.zeros(3, dtype=torch.int64), torch.zeros(3), counts, (2, 4, 4))
+    with pytest.raises(ValueError, match=r'counts must be int64 of shape \(2,\)'):
+        SparseInputs(torch.zeros(3, dtype=torch.uint16), torch.zeros(3), counts[:1], (2, 4, 4))
+    with pytest.raises(ValueError, match=r'shape must be \(..., H, W\)'):
+        SparseInputs.from_dense(np.ones(4))
 
 
-@pytest.mark.parametrize('shape', [(3, 5, 7), (1,), (2, 1, 1)])
+@pytest.mark.parametrize('shape', [(3, 5, 7), (1, 1), (2, 1, 1), (2, 3, 5, 7)])
 def test_odd_sizes_and_unaligned_arrays_round_trip(shape):
     rng = np.random.default_rng(3)
     grid = np.where(rng.random(shape) < 0.5, rng.random(shape), 0).astype(np.float32)
@@ -83,5 +89,5 @@ def test_odd_sizes_and_unaligned_arrays_round_trip(shape):
     unaligned = np.frombuffer(b'\0' * 4 + grid.tobytes(), np.float32)[1:].reshape(shape)
     for array in (grid, unaligned):
         sparse = SparseInputs.from_dense(array)
-        np.testing.assert_array_equal(sparse.indices.numpy(), np.flatnonzero(grid))
+        assert len(sparse.values) == np.count_nonzero(grid)
         assert torch.equal(sparse.to_dense(), torch.from_numpy(grid))

@@ -135,13 +135,12 @@ class EventsToVoxelGrid:
                          out_size: tuple[int, int]) -> SparseInputs:
         """The voxel grid's non-zero cells (``log1p`` applied to them)."""
         events, t_start, t_end = self._checked_events(results)
-        indices, values, skipped = self.voxelize_sparse(*events, t_start, t_end,
-                                                        self.num_bins, *sensor_size,
-                                                        *out_size)
+        *cells, skipped = self.voxelize_sparse(*events, t_start, t_end, self.num_bins,
+                                               *sensor_size, *out_size)
         self._check_skipped(results, skipped, events, (t_start, t_end), sensor_size)
         if self.log1p:  # log1p(0) = 0: the same cells stay non-zero
-            np.log1p(values, out=values)
-        return SparseInputs(torch.from_numpy(indices), torch.from_numpy(values),
+            np.log1p(cells[1], out=cells[1])
+        return SparseInputs(*map(torch.from_numpy, cells),
                             (2 * self.num_bins, out_size[1], out_size[0]))
 
     def _check_skipped(self, results: dict, skipped: int, events: tuple[np.ndarray, ...],

@@ -25,6 +25,7 @@ import numba
 import numpy as np
 
 # The float32 error bound shared with the device kernel (voxel_grid_torch).
+from sparkpose.structures.sparse_inputs import offset_dtype
 from sparkpose.structures.window_events import FLOAT32_MAX_EVENTS_PER_CELL
 
 # The coordinate tables cover every 16-bit value and send those outside the sensor here,
@@ -33,8 +34,6 @@ from sparkpose.structures.window_events import FLOAT32_MAX_EVENTS_PER_CELL
 OUTSIDE = 1 << 40
 # Cells of a plane per block of SparseVoxelizer's touched map (a 64-byte line of float32).
 BLOCK = 16
-# Largest flat index that int32 indices can hold; bigger grids get int64 indices.
-INT32_MAX = np.iinfo(np.int32).max
 # Coordinate dtypes the tables are indexed with as they are; others are converted.
 TABLE_COORD_DTYPES = (np.uint8, np.int8, np.uint16, np.int16)
 
@@ -189,32 +188,35 @@ def _take_touched(touched: np.ndarray) -> np.ndarray:
 
 @numba.njit(cache=True, nogil=True)
 def _gather_and_clear(grid: np.ndarray, blocks: np.ndarray, channels: int,
-                      indices: np.ndarray, values: np.ndarray) -> tuple[int, float]:
+                      offsets: np.ndarray, values: np.ndarray, counts: np.ndarray) -> float:
     """Write the non-zero cells of ``blocks`` in the first ``channels`` planes of ``grid``
-    (flat C-order index, float32 value) in increasing order, and zero the blocks in every
-    plane. The writes are branch-free, so ``indices`` and ``values`` need one slot of slack.
+    (in-plane offset, float32 value; increasing) with their number per plane, and zero the
+    blocks in every plane. The writes are branch-free, so ``offsets`` and ``values`` need
+    one slot of slack.
 
     Returns:
-        ``(count, largest)``: cells written and the largest value.
+        The largest value.
     """
     plane = grid.shape[1] * grid.shape[2]
     flat = grid.reshape(-1)
     count, largest = 0, np.float32(0)
     for c in range(channels):
+        first = count
         for block in blocks:
             start = c * plane + block * BLOCK
             for i in range(start, min(start + BLOCK, (c + 1) * plane)):
                 value = np.float32(flat[i])
                 flat[i] = 0
-                indices[count] = i
+                offsets[count] = i - c * plane
                 values[count] = value
                 count += value != 0  # weights are >= 0: no -0.0 to keep
                 largest = max(largest, value)
+        counts[c] = count - first
     for c in range(channels, grid.shape[0]):
         for block in blocks:
             start = c * plane + block * BLOCK
             flat[start:min(start + BLOCK, (c + 1) * plane)] = 0
-    return count, largest
+    return largest
 
 
 class SparseVoxelizer:
@@ -249,14 +251,17 @@ class SparseVoxelizer:
                 :func:`voxel_grid_fused`.
 
         Returns:
-            ``(indices, values, skipped)``: increasing flat C-order indices (int32; int64
-            beyond ``2**31 - 1`` cells), float32 values, and the number of events that fell
-            outside the sensor or the window.
+            ``(offsets, values, counts, skipped)``: the non-zero cells' in-plane offsets
+            ``y·W_in + x`` (increasing per plane; dtype
+            :func:`~sparkpose.structures.sparse_inputs.offset_dtype`), float32 values,
+            int64 cells per channel (what :class:`~sparkpose.structures.SparseInputs`
+            takes), and the number of events that fell outside the sensor or the window.
         """
         args = _kernel_args(x, y, t, p, t_start, t_end, num_bins, sensor_w, sensor_h,
                             out_w, out_h)
         channels, plane, num_events = 2 * num_bins, out_h * out_w, len(args[0])
         shape = (channels + 1, out_h, out_w)
+        counts = np.empty(channels, np.int64)
         try:
             touched = self._zeros((plane // BLOCK + 1,), np.uint8)
             skipped = _accumulate(*args, self._zeros(shape, np.float32), touched)
@@ -264,18 +269,19 @@ class SparseVoxelizer:
             # Two cells per event at most, one slot of slack; pages never written cost
             # nothing, so the bound is cheaper than gathering into a buffer and copying.
             bound = min(2 * num_events, len(blocks) * BLOCK * channels) + 1
-            indices = np.empty(bound, np.int32 if channels * plane <= INT32_MAX else np.int64)
+            offsets = np.empty(bound, offset_dtype(plane))
             values = np.empty(bound, np.float32)
-            count, largest = _gather_and_clear(self._zeros(shape, np.float32), blocks,
-                                               channels, indices, values)
+            largest = _gather_and_clear(self._zeros(shape, np.float32), blocks, channels,
+                                        offsets, values, counts)
             if _needs_float64(num_events, float(largest), num_bins):
                 grid64 = self._zeros(shape, np.float64)
                 _accumulate(*args, grid64, None)
-                count, _ = _gather_and_clear(grid64, blocks, channels, indices, values)
+                _gather_and_clear(grid64, blocks, channels, offsets, values, counts)
         except BaseException:
             self._grids.clear()  # an interrupted call may leave a grid non-zero
             raise
-        return indices[:count], values[:count], skipped
+        stored = int(counts.sum())
+        return offsets[:stored], values[:stored], counts, skipped
 
     def _zeros(self, shape: tuple[int, ...], dtype: type) -> np.ndarray:
         """The all-zero array of ``shape`` and ``dtype`` kept for reuse."""

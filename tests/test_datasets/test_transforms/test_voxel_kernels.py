@@ -1,4 +1,5 @@
 """The fused numba voxel kernel against the np.add.at reference."""
+import math
 import pickle
 
 import numpy as np
@@ -101,7 +102,7 @@ def test_float64_redo_starts_above_160_events_in_a_pixel(monkeypatch, count, red
     assert calls == [np.float32, np.float64] if redo else calls == [np.float32]
     np.testing.assert_allclose(grid, voxel_grid_reference(*args), rtol=1e-5, atol=1e-6)
     calls.clear()
-    _assert_cells_of(grid, *voxel_kernels.SparseVoxelizer()(*args)[:2])
+    _assert_cells_of(grid, *voxel_kernels.SparseVoxelizer()(*args)[:3])
     assert calls == [np.float32, np.float64] if redo else calls == [np.float32]
 
 
@@ -116,11 +117,16 @@ def test_polarity_is_on_where_positive_for_any_dtype(p):
     np.testing.assert_array_equal(grid[1, 0, 1:5], p <= 0)
 
 
-def _assert_cells_of(grid, indices, values):
-    """indices/values are exactly the non-zero cells of grid, in order, bit for bit."""
+def _assert_cells_of(grid, offsets, values, counts):
+    """offsets/values/counts are exactly the non-zero cells of grid, plane by plane, bit
+    for bit."""
+    plane_cells = grid.shape[1] * grid.shape[2]
     flat = grid.reshape(-1)
-    np.testing.assert_array_equal(indices, np.flatnonzero(flat))
-    np.testing.assert_array_equal(values.view(np.uint32), flat[indices].view(np.uint32))
+    nonzero = np.flatnonzero(flat)
+    np.testing.assert_array_equal(counts, np.bincount(nonzero // plane_cells,
+                                                      minlength=len(grid)))
+    np.testing.assert_array_equal(offsets, nonzero % plane_cells)
+    np.testing.assert_array_equal(values.view(np.uint32), flat[nonzero].view(np.uint32))
 
 
 def test_sparse_voxelizer_gives_the_fused_grids_cells_bit_for_bit_call_after_call():
@@ -132,13 +138,15 @@ def test_sparse_voxelizer_gives_the_fused_grids_cells_bit_for_bit_call_after_cal
            np.sort(rng.integers(1, 100_001, 161)), np.ones(161, np.uint8))
     cases = [(_events(rng, 50_000), (256, 256), 5), (hot, (256, 256), 5),
              (_events(rng, 3), (256, 256), 5), (_events(rng, 20_000), (97, 61), 2),
-             (tuple(a[:0] for a in hot), (256, 256), 5), (_events(rng, 80_000), (256, 256), 5)]
+             (tuple(a[:0] for a in hot), (256, 256), 5), (_events(rng, 80_000), (256, 256), 5),
+             (_events(rng, 20_000), (1280, 720), 1)]
     for events, out_size, num_bins in cases:
         args = (*events, 0, 100_000, num_bins, 1280, 720, *out_size)
-        indices, values, skipped = voxelize(*args)
+        *cells, skipped = voxelize(*args)
         grid, _ = voxel_grid_fused(*args)
-        assert skipped == 0 and indices.dtype == np.int32 and values.dtype == np.float32
-        _assert_cells_of(grid, indices, values)
+        assert skipped == 0 and cells[1].dtype == np.float32
+        assert cells[0].dtype == (np.uint16 if math.prod(out_size) <= 65536 else np.int32)
+        _assert_cells_of(grid, *cells)
     assert all(not g.any() for g in voxelize._grids.values())
 
 
@@ -146,8 +154,8 @@ def test_sparse_voxelizer_counts_skipped_events_and_keeps_the_rest():
     rng = np.random.default_rng(7)
     x, y, t, p = (a.astype(np.int64) for a in _events(rng, 1000))
     x[:4], t[4:6] = -1, 100_001
-    indices, values, skipped = voxel_kernels.SparseVoxelizer()(x, y, t, p, 0, 100_000, 5,
-                                                               1280, 720, 256, 256)
+    _, values, _, skipped = voxel_kernels.SparseVoxelizer()(x, y, t, p, 0, 100_000, 5,
+                                                            1280, 720, 256, 256)
     assert skipped == 6
     assert values.sum(dtype=np.float64) == pytest.approx(994, rel=1e-6)
 
@@ -163,8 +171,7 @@ def test_sparse_voxelizer_recovers_from_an_interrupted_call(monkeypatch):
         voxelize(*args)  # the events are in the grid, nothing gathered them
     monkeypatch.setattr(voxel_kernels, '_gather_and_clear', gather)
     other = (*_events(rng, 10_000), 0, 100_000, 5, 1280, 720, 256, 256)
-    indices, values, _ = voxelize(*other)
-    _assert_cells_of(voxel_grid_fused(*other)[0], indices, values)
+    _assert_cells_of(voxel_grid_fused(*other)[0], *voxelize(*other)[:3])
 
 
 def test_sparse_voxelizer_copies_and_pickles_without_its_grids():
