@@ -8,7 +8,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader
 
-from sparkpose.datasets import pose_collate
+from sparkpose.datasets import collate, pose_collate
 from sparkpose.registry import DATASETS, MODELS
 from sparkpose.simulation.spades_writer import write_camera_json, write_split_files
 from sparkpose.structures import PoseDataSample, SparseInputs
@@ -38,6 +38,33 @@ def test_inputs_become_one_batch_and_gt_rows_of_one_tensor(sparse):
     storages = {t.untyped_storage().data_ptr() for t in gt_t}
     assert len(storages) == 1  # one segment per field, not one per sample
     assert [s.label_index for s in batch['data_samples']] == [0, 1, 2]
+
+
+@pytest.mark.parametrize('sparse', [False, True])
+def test_a_workers_batch_travels_as_one_shared_segment(sparse):
+    samples, grids = zip(*[_sample(i, sparse) for i in range(4)])
+    loader = DataLoader(list(samples), batch_size=4, num_workers=1, collate_fn=pose_collate)
+    batch = next(iter(loader))
+    inputs = batch['inputs']
+    parts = [inputs.offsets, inputs.values, inputs.counts] if sparse else [inputs]
+    fields = [s.gt_t for s in batch['data_samples']] + [s.gt_q for s in batch['data_samples']]
+    assert len({t.untyped_storage().data_ptr() for t in parts + fields}) == 1
+    assert all(t.is_shared() for t in parts + fields)
+    dense = inputs.to_dense() if sparse else inputs
+    assert torch.equal(dense, torch.from_numpy(np.stack(grids)))
+    assert [t[0].item() for t in fields[:4]] == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_shared_arena_aligns_and_gives_an_overflow_its_own_segment():
+    arena = collate._SharedArena(nbytes=10, tensors=2)
+    a = arena.empty((3,), dtype=torch.int16)
+    b = arena.empty((1,), dtype=torch.float32)
+    assert a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
+    assert (b.data_ptr() - a.data_ptr()) == collate.ALIGN
+    c = arena.empty((100,), dtype=torch.float64)  # beyond what was planned
+    assert c.untyped_storage().data_ptr() != a.untyped_storage().data_ptr() and c.is_shared()
+    c.fill_(1.0)
+    assert c.sum().item() == 100
 
 
 def test_samples_without_pose_mixed_inputs_and_odd_shapes():
