@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 import h5py
 
 from .format_error import unreadable_file_error
+from .h5_direct_read import DirectSlices
 
 
 def open_h5(path: str, **kwargs) -> h5py.File:
@@ -70,12 +71,17 @@ class H5FilePool:
         """Return an open handle of ``path`` owned by the calling process."""
         return self._entry(path)[0]
 
-    def datasets(self, path: str, names: Sequence[str]) -> list[h5py.Dataset]:
-        """Datasets ``names`` of ``path``, looked up once per handle (a lookup costs ~30 µs)."""
+    def datasets(self, path: str, names: Sequence[str]) -> list[h5py.Dataset | DirectSlices]:
+        """Datasets ``names`` of ``path``, looked up once per handle (a lookup costs ~30 µs);
+        uncompressed 1-D ones as :class:`DirectSlices` (slices ~3x faster). Either gives
+        ``[start:stop]`` slices and ``dtype``; use them right away, as they close with the
+        handle."""
         handle, found = self._entry(path)
         for name in names:
             if name not in found:
-                found[name] = handle[name]
+                dataset = handle[name]
+                direct = DirectSlices.from_dataset(dataset)
+                found[name] = dataset if direct is None else direct
         return [found[name] for name in names]
 
     def close(self) -> None:
