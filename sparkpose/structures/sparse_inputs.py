@@ -148,13 +148,19 @@ class SparseInputs:
     def to_dense(self, device: torch.device | str | None = None,
                  non_blocking: bool = False) -> torch.Tensor:
         """The dense tensor of ``shape`` on ``device`` (only the stored cells travel there)."""
-        offsets, values, counts = (t.to(device, non_blocking=non_blocking)
-                                   for t in (self.offsets, self.values, self.counts))
+        values, counts = (t.to(device, non_blocking=non_blocking)
+                          for t in (self.values, self.counts))
+        if self.offsets.dtype == torch.uint16:
+            # Sent as int16 (the same bits): torch has few device kernels for uint16.
+            offsets = self.offsets.view(torch.int16).to(device, non_blocking=non_blocking)
+            offsets = offsets.long() & 0xFFFF
+        else:
+            offsets = self.offsets.to(device, non_blocking=non_blocking).long()
         planes = torch.arange(self.num_planes, device=device)
         # output_size is known here: no device-to-host sync to size the result.
         plane = torch.repeat_interleave(planes, counts, output_size=len(self.values))
         dense = torch.zeros(self.numel, dtype=self.values.dtype, device=device)
-        dense[plane * self.plane_cells + offsets.long()] = values
+        dense[plane * self.plane_cells + offsets] = values
         return dense.view(self.shape)
 
     def pin_memory(self) -> 'SparseInputs':

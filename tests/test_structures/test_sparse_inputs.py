@@ -91,3 +91,12 @@ def test_odd_sizes_and_unaligned_arrays_round_trip(shape):
         sparse = SparseInputs.from_dense(array)
         assert len(sparse.values) == np.count_nonzero(grid)
         assert torch.equal(sparse.to_dense(), torch.from_numpy(grid))
+
+
+def test_uint16_offsets_above_int16_range_round_trip():
+    # Offsets >= 32768 travel as int16 bit patterns and are unwrapped on the device.
+    grid = np.zeros((2, 256, 256), np.float32)
+    grid[0, 200, 3], grid[1, 255, 255] = 1.0, 5.0
+    sparse = SparseInputs.from_dense(grid)
+    assert sparse.offsets.tolist() == [200 * 256 + 3, 65535]
+    assert torch.equal(sparse.to_dense(), torch.from_numpy(grid))
