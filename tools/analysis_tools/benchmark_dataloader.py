@@ -32,10 +32,12 @@ figures.
 ``--preprocess`` also runs each batch through ``PoseDataPreprocessor`` on the CPU in the
 main process (densifying sparse batches), as CPU training would.
 
-Where page faults are slow (a VM: ~2.5 µs each measured on ours), throughput swings with
-how glibc's heap happens to trim the pipeline's multi-MB temporaries (the voxel kernel's
-grids): up to ~1400 faults, ~3.5 ms, per sample. ``MALLOC_TOP_PAD_=67108864`` in the
-environment keeps freed memory in the heap and the figures steady (~70 faults per sample).
+Where page faults are slow (a VM: ~2.5 µs each measured on ours), the ``dense`` and
+``pack-sparse`` figures swing with how glibc's heap happens to trim their per-window
+multi-MB grids (up to ~1400 faults, ~3.5 ms, per sample); ``MALLOC_TOP_PAD_=67108864`` in
+the environment keeps freed memory in the heap and those figures steady. The ``sparse``
+path allocates no grid per window: its ~90 faults per sample are the batch's fresh shared
+memory.
 """
 import argparse
 import json

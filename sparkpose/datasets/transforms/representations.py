@@ -72,7 +72,7 @@ class EventsToVoxelGrid:
                              f'each other (on_device hands over events, not a grid)')
         self.num_bins = int(num_bins)
         self.log1p, self.sparse, self.on_device = log1p, sparse, on_device
-        self.voxelize_sparse = SparseVoxelizer()
+        self._sparse_voxelizer = SparseVoxelizer()
         self.input_size = None if input_size is None else (int(input_size[0]),
                                                            int(input_size[1]))
 
@@ -135,8 +135,8 @@ class EventsToVoxelGrid:
                          out_size: tuple[int, int]) -> SparseInputs:
         """The voxel grid's non-zero cells (``log1p`` applied to them)."""
         events, t_start, t_end = self._checked_events(results)
-        *cells, skipped = self.voxelize_sparse(*events, t_start, t_end, self.num_bins,
-                                               *sensor_size, *out_size)
+        *cells, skipped = self._sparse_voxelizer(*events, t_start, t_end, self.num_bins,
+                                                 *sensor_size, *out_size)
         self._check_skipped(results, skipped, events, (t_start, t_end), sensor_size)
         if self.log1p:  # log1p(0) = 0: the same cells stay non-zero
             np.log1p(cells[1], out=cells[1])
