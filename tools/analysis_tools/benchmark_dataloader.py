@@ -40,8 +40,10 @@ path allocates no grid per window: its ~90 faults per sample are the batch's fre
 memory.
 """
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import resource
 import time
 from pathlib import Path
@@ -149,6 +151,7 @@ def run(data_root: str, names: list[str], packing: str, workers: int,
                         num_workers=workers, collate_fn=collate,
                         worker_init_fn=collate.worker_started)
     first, last, count, start, handed, seen = {}, {}, 0, None, 0, 0
+    profiler = cProfile.Profile() if args.profile and workers == 0 else None
     for batch, report in loader:
         handed, seen = handed + _input_bytes(batch['inputs']), seen + len(batch['inputs'])
         if preprocessor is not None:
@@ -161,9 +164,16 @@ def run(data_root: str, names: list[str], packing: str, workers: int,
                              + len(batch['inputs']))
         if start is None:
             start = time.perf_counter()
+            if profiler is not None:
+                profiler.enable()
         else:
             count += len(batch['inputs'])
     elapsed = time.perf_counter() - start
+    if profiler is not None:
+        profiler.disable()
+        print(f'--- where {packing} samples spend their time in one process ({count} samples, '
+              f'cProfile adds its own overhead to Python-heavy code):')
+        pstats.Stats(profiler).sort_stats('tottime').print_stats(12)
     cpu_ms = [1e3 * (r['cpu'] - first[pid]['cpu']) / r['samples'] for pid, r in last.items()]
     faults = [(r['faults'] - first[pid]['faults']) / r['samples'] for pid, r in last.items()]
     in_workers = [r for pid, r in last.items() if pid != os.getpid()]
@@ -203,6 +213,9 @@ def main() -> None:
                         help="sparkpose's pose_collate (few shared-memory segments per "
                              "batch), mmengine's pseudo_collate (every tensor apart) or "
                              "default_collate (stacked tensors; dense packing only)")
+    parser.add_argument('--profile', action='store_true',
+                        help='for the rows with --workers 0: profile the timed batches '
+                             '(cProfile) and print the 12 functions with the most own time')
     parser.add_argument('--preprocess', action='store_true',
                         help='run PoseDataPreprocessor (CPU) on every batch in the main process')
     parser.add_argument('--max-open-files', type=int, default=320)
