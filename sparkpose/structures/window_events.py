@@ -180,7 +180,12 @@ def voxel_grid_torch(x: torch.Tensor, y: torch.Tensor, dt: torch.Tensor, p: torc
     batch, plane, device = len(counts), out_h * out_w, x.device
     sample = torch.repeat_interleave(torch.arange(batch, device=device), counts,
                                      output_size=num_events)
-    tau = dt.double() * ((bins - 1) / spans.double())[sample]
+    scale = (bins - 1) / spans.double()
+    # As in the numba kernel: where span·scale rounds past the last bin, one ulp less keeps
+    # τ(span) in it instead of leaking ~1e-16 into the next channel.
+    scale = torch.where(spans * scale > bins - 1, torch.nextafter(scale, torch.zeros_like(scale)),
+                        scale)
+    tau = dt.double() * scale[sample]
     lower = tau.long()  # tau >= 0: truncation is floor
     frac = tau - lower
     xi = (2 * x.long() + 1) * out_w // (2 * sensor_w)

@@ -131,3 +131,13 @@ def test_sparse_packing_of_raw_events_is_refused():
                          events=_window(np.random.default_rng(0), 10, 0, 100)))
     with pytest.raises(ValueError, match='sparse=True has no grid to pack'):
         pack(results)
+
+
+@pytest.mark.parametrize('device', DEVICES)
+def test_an_event_at_the_window_end_stays_in_the_last_bin(device):
+    # 8 bins over 100 µs: 100 · (7 / 100) rounds past 7; no weight may leak to channel 8.
+    events = dict(x=np.array([3], np.uint16), y=np.array([2], np.uint16), t=np.array([100]),
+                  p=np.array([1], np.uint8))
+    spec = GridSpec(8, (8, 8), (8, 8))
+    grid = WindowEvents.from_window(events, (0, 100), spec).to_dense(device)[0].cpu()
+    assert grid[7, 2, 3].item() == pytest.approx(1.0) and not grid[8:].any()

@@ -24,7 +24,6 @@ import functools
 import numba
 import numpy as np
 
-# The float32 error bound shared with the device kernel (voxel_grid_torch).
 from sparkpose.structures.sparse_inputs import offset_dtype
 from sparkpose.structures.window_events import FLOAT32_MAX_EVENTS_PER_CELL
 
@@ -102,6 +101,8 @@ def _accumulate(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray, t_st
     flat = grid.reshape(-1)
     span = t_end - t_start
     scale = (num_bins - 1) / span
+    while span * scale > num_bins - 1:  # rounded up (e.g. 8 bins over 100 µs): τ(span) must
+        scale = np.nextafter(scale, 0.0)  # stay in the last bin, not leak ~1e-16 beyond it
     last = np.uint64(span)  # one unsigned comparison per bound: negatives wrap to huge
     skipped = 0
     for i in range(x.shape[0]):

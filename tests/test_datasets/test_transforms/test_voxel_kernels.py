@@ -69,6 +69,17 @@ def test_time_weights_follow_e2vid_convention():
     np.testing.assert_allclose(off, [0.0, 0.0, 1.0, 0.0, 0.0], atol=1e-7)
 
 
+def test_an_event_at_the_window_end_stays_in_the_last_bin():
+    # 8 bins over 100 µs: 100 · (7 / 100) rounds to just above 7 in float64, which put a
+    # ~1e-16 weight into the channel after the last bin (the first OFF channel for ON).
+    x, y, t, p = np.array([3]), np.array([2]), np.array([100]), np.array([1], np.uint8)
+    assert 100 * (7 / 100) > 7
+    grid, _ = voxel_grid_fused(x, y, t, p, 0, 100, 8, 8, 8, 8, 8)
+    assert grid[7, 2, 3] == pytest.approx(1.0) and not grid[8:].any()
+    cells = voxel_kernels.SparseVoxelizer()(x, y, t, p, 0, 100, 8, 8, 8, 8, 8)
+    assert cells[2].tolist() == [0] * 6 + [1, 1] + [0] * 8  # channels 6 (~1e-16) and 7
+
+
 @pytest.mark.parametrize('bad', [dict(x=1280), dict(y=720), dict(x=-1), dict(t=0),
                                  dict(t=100_001), dict(x=65536 + 3), dict(y=-65536)])
 def test_events_outside_sensor_or_window_are_skipped_and_counted(bad):
