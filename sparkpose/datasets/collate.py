@@ -15,7 +15,7 @@ from sparkpose.registry import FUNCTIONS
 from sparkpose.structures import SparseInputs, WindowEvents
 from sparkpose.structures.packed_inputs import PACKED_INPUTS, packed_form
 
-# madvise(2) advice that allocates a mapping's pages at once (Linux >= 5.14).
+# madvise(2) advice that maps a mapping's pages in at once (Linux >= 5.14).
 MADV_POPULATE_WRITE = 23
 # Byte alignment of the tensors carved from a batch's shared segment (a cache line).
 ALIGN = 64
@@ -32,7 +32,7 @@ def _madvise() -> Callable[[int, int, int], int] | None:
 
 
 def _new_shared(nbytes: int) -> torch.UntypedStorage:
-    """Fresh shared memory, its pages allocated in one call instead of one page fault per
+    """Fresh shared memory, its pages mapped in one call instead of one page fault per
     4 KiB while the batch is written (~30 % less time to fill it, measured: 2.8 vs 2.0 ms
     for 7.7 MB). Best effort: kernels without the advice refuse it and the pages fault in
     as usual."""
