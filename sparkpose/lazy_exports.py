@@ -12,18 +12,20 @@ import sys
 from collections.abc import Callable
 
 
-def lazy_exports(package: str, exports: dict[str, str]
-                 ) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
-    """The ``__getattr__`` and ``__dir__`` of a package that imports its modules on demand.
+def lazy_exports(package: str, module_names: dict[str, tuple[str, ...]]
+                 ) -> tuple[list[str], Callable[[str], object], Callable[[], list[str]]]:
+    """The ``__all__``, ``__getattr__`` and ``__dir__`` of a package that imports its modules
+    on demand.
 
     Args:
         package: The package's ``__name__``.
-        exports: ``{attribute: module}``, modules relative to the package; an attribute
-            named like its module is that module itself.
+        module_names: ``{module: names it exports}``, modules relative to the package; a
+            name equal to its module's is that module itself.
 
     Returns:
-        ``(__getattr__, __dir__)`` to assign in the package's ``__init__``.
+        ``(__all__, __getattr__, __dir__)`` to assign in the package's ``__init__``.
     """
+    exports = {name: module for module, names in module_names.items() for name in names}
 
     def __getattr__(name: str) -> object:
         if name not in exports:
@@ -36,4 +38,4 @@ def lazy_exports(package: str, exports: dict[str, str]
     def __dir__() -> list[str]:
         return sorted(exports)
 
-    return __getattr__, __dir__
+    return sorted(exports), __getattr__, __dir__

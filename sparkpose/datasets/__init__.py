@@ -16,6 +16,4 @@ _MODULE_NAMES = {
     'time_units': ('resolve_time_unit',),
     'transforms': ('transforms',),
 }
-_EXPORTS = {name: module for module, names in _MODULE_NAMES.items() for name in names}
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULE_NAMES)

@@ -19,6 +19,4 @@ _MODULE_NAMES = {
     'sparse_inputs': ('SparseInputs',),
     'window_events': ('GridSpec', 'WindowEvents', 'voxel_grid_torch'),
 }
-_EXPORTS = {name: module for module, names in _MODULE_NAMES.items() for name in names}
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULE_NAMES)
