@@ -55,6 +55,21 @@ def _window_offsets(x: np.ndarray, y: np.ndarray, t: np.ndarray, t_start: int,
     return bad
 
 
+def needs_float64(num_events: int, largest: float, num_bins: int) -> bool:
+    """Whether a float32 grid whose largest cell is ``largest`` may be off by more than 1e-5.
+
+    A cell's events all lie in its pixel and polarity, whose ``num_bins`` cells hold one
+    unit of weight per event, so a pixel-polarity with more than
+    ``FLOAT32_MAX_EVENTS_PER_CELL`` (= 160) events has a cell of at least 161/``num_bins``
+    after its first 161 events, up to a float32 error of (161 + 1)·2⁻²⁴ < 1e-5 (relative),
+    i.e. ``largest · num_bins`` > 160.99 > 160; later events never lower a float32 cell
+    (adding a non-negative weight rounds to no less than the cell). No cell can hold more
+    events than the window (or batch) has. Both voxel kernels decide with it.
+    """
+    return (num_events > FLOAT32_MAX_EVENTS_PER_CELL
+            and largest * num_bins > FLOAT32_MAX_EVENTS_PER_CELL)
+
+
 class WindowEvents:
     """Events of one window (or of a batch of windows) and the spec of their voxel grid.
 
@@ -199,7 +214,7 @@ def voxel_grid_torch(x: torch.Tensor, y: torch.Tensor, dt: torch.Tensor, p: torc
     cells = batch * 2 * bins * plane
     grid = torch.zeros(cells + plane, dtype=torch.float32, device=device)
     grid.index_add_(0, index, weights.float())
-    if num_events and float(grid.max()) * bins > FLOAT32_MAX_EVENTS_PER_CELL:
+    if needs_float64(num_events, float(grid.max()), bins):
         grid = torch.zeros(cells + plane, dtype=torch.float64, device=device)
         grid = grid.index_add_(0, index, weights).float()
     return grid[:cells].view(batch, 2 * bins, out_h, out_w)

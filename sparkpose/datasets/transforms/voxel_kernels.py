@@ -25,7 +25,7 @@ import numba
 import numpy as np
 
 from sparkpose.structures.sparse_inputs import offset_dtype
-from sparkpose.structures.window_events import FLOAT32_MAX_EVENTS_PER_CELL
+from sparkpose.structures.window_events import needs_float64
 
 # The coordinate tables cover every 16-bit value and send those outside the sensor here,
 # so one comparison of a cell index with the plane size rejects both x and y (two of these
@@ -122,21 +122,6 @@ def _accumulate(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray, t_st
     return skipped
 
 
-def _needs_float64(num_events: int, largest: float, num_bins: int) -> bool:
-    """Whether a float32 grid whose largest cell is ``largest`` may be off by more than 1e-5.
-
-    A cell's events all lie in its pixel and polarity, whose ``num_bins`` cells hold one
-    unit of weight per event, so a pixel-polarity with more than
-    ``FLOAT32_MAX_EVENTS_PER_CELL`` (= 160) events has a cell of at least 161/``num_bins``
-    after its first 161 events, up to a float32 error of (161 + 1)·2⁻²⁴ < 1e-5 (relative),
-    i.e. ``largest · num_bins`` > 160.99 > 160; later events never lower a float32 cell
-    (adding a non-negative weight rounds to no less than the cell). No cell can hold more
-    events than the window has.
-    """
-    return (num_events > FLOAT32_MAX_EVENTS_PER_CELL
-            and largest * num_bins > FLOAT32_MAX_EVENTS_PER_CELL)
-
-
 def voxel_grid_fused(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray,
                      t_start: int, t_end: int, num_bins: int, sensor_w: int, sensor_h: int,
                      out_w: int, out_h: int) -> tuple[np.ndarray, int]:
@@ -144,7 +129,8 @@ def voxel_grid_fused(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray,
 
     Accumulates in float32 (half the memory traffic of float64, no conversion pass) and
     redoes the grid in float64 when a cell may have gathered more than
-    ``FLOAT32_MAX_EVENTS_PER_CELL`` events (:func:`_needs_float64`, decided from the
+    ``FLOAT32_MAX_EVENTS_PER_CELL`` events
+    (:func:`~sparkpose.structures.window_events.needs_float64`, decided from the
     finished grid: a vectorised max, ~0.07 ms for 256×256×10 cells), so that it is always
     within 1e-5 (relative) of the float64 sum. The float64 redo adds the same
     float32-rounded weights, each within 2⁻²⁴ of the float64 weight.
@@ -168,7 +154,7 @@ def voxel_grid_fused(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray,
     grid = np.zeros(shape, np.float32)
     skipped = _accumulate(*args, grid, None)
     grid = grid[:2 * num_bins]
-    if _needs_float64(len(args[0]), float(grid.max(initial=0.0)), num_bins):
+    if needs_float64(len(args[0]), float(grid.max(initial=0.0)), num_bins):
         grid64 = np.zeros(shape, np.float64)
         _accumulate(*args, grid64, None)
         grid = grid64[:2 * num_bins].astype(np.float32)
@@ -191,9 +177,9 @@ def _take_touched(touched: np.ndarray) -> np.ndarray:
 def _gather_and_clear(grid: np.ndarray, blocks: np.ndarray, channels: int,
                       offsets: np.ndarray, values: np.ndarray, counts: np.ndarray) -> float:
     """Write the non-zero cells of ``blocks`` in the first ``channels`` planes of ``grid``
-    (in-plane offset, float32 value; increasing) with their number per plane, and zero the
-    blocks in every plane. The writes are branch-free, so ``offsets`` and ``values`` need
-    one slot of slack.
+    (in-plane offset, float32 value; increasing) with their number per plane, and zero
+    them (the spare plane beyond only ever receives +0.0). The writes are branch-free, so
+    ``offsets`` and ``values`` need one slot of slack.
 
     Returns:
         The largest value.
@@ -213,10 +199,6 @@ def _gather_and_clear(grid: np.ndarray, blocks: np.ndarray, channels: int,
                 count += value != 0  # weights are >= 0: no -0.0 to keep
                 largest = max(largest, value)
         counts[c] = count - first
-    for c in range(channels, grid.shape[0]):
-        for block in blocks:
-            start = c * plane + block * BLOCK
-            flat[start:min(start + BLOCK, (c + 1) * plane)] = 0
     return largest
 
 
@@ -274,7 +256,7 @@ class SparseVoxelizer:
             values = np.empty(bound, np.float32)
             largest = _gather_and_clear(self._zeros(shape, np.float32), blocks, channels,
                                         offsets, values, counts)
-            if _needs_float64(num_events, float(largest), num_bins):
+            if needs_float64(num_events, float(largest), num_bins):
                 grid64 = self._zeros(shape, np.float64)
                 _accumulate(*args, grid64, None)
                 _gather_and_clear(grid64, blocks, channels, offsets, values, counts)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sparkpose.datasets.transforms import voxel_grid_fused, voxel_grid_reference, voxel_kernels
+from sparkpose.structures import window_events
 
 
 def _events(rng, n, dtype=np.uint16, sensor=(1280, 720), window=(0, 100_000)):
@@ -41,7 +42,7 @@ def test_million_events_in_one_cell_stay_within_1e5(monkeypatch):
     np.testing.assert_allclose(fast[:, 0, 0], ref[:, 0, 0], rtol=1e-5)
     assert fast.sum(dtype=np.float64) == pytest.approx(n, rel=1e-6)
     # The float64 redo is what keeps it there: float32 alone drifts by more than 1e-5.
-    monkeypatch.setattr(voxel_kernels, 'FLOAT32_MAX_EVENTS_PER_CELL', np.inf)
+    monkeypatch.setattr(window_events, 'FLOAT32_MAX_EVENTS_PER_CELL', np.inf)
     float32_only, _ = voxel_grid_fused(*args)
     assert np.abs(float32_only[:5, 0, 0] / ref[:5, 0, 0] - 1).max() > 1e-5  # ON bins
 
@@ -52,7 +53,7 @@ def test_sparse_cells_accumulate_in_float32_within_1e5_of_float64():
     grid = np.zeros((11, 256, 256), np.float32)
     skipped = voxel_kernels._accumulate(*voxel_kernels._kernel_args(*args), grid, None)
     assert skipped == 0
-    assert grid[:10].max() * 5 <= voxel_kernels.FLOAT32_MAX_EVENTS_PER_CELL  # no float64 redo
+    assert grid[:10].max() * 5 <= window_events.FLOAT32_MAX_EVENTS_PER_CELL  # no float64 redo
     np.testing.assert_allclose(grid[:10], voxel_grid_reference(*args), rtol=1e-5, atol=1e-6)
     assert not grid[10].any()  # the spare plane only ever receives zero weights
 
