@@ -246,7 +246,7 @@ class SPADESSequence:
                               for d in self._pool.datasets(self.path, keys))
         except OSError as err:  # changed or damaged since it was indexed
             raise unreadable_file_error(self.path, err) from err
-        t = ts.astype(np.int64, copy=False)  # h5py returns a fresh array: scale in place
+        t = ts.astype(np.int64, copy=False)  # a slice is a fresh array: scale in place
         if self.tick_us != 1:
             t *= self.tick_us
         return dict(x=xs, y=ys, t=t, p=ps.astype(np.uint8, copy=False))
