@@ -119,6 +119,8 @@ def test_float64_redo_starts_above_160_events_in_a_pixel(monkeypatch, count, red
 
 
 @pytest.mark.parametrize('p', [np.array([1, -1, 0, 5], np.int8),
+                               np.array([127, -128, 0, 1], np.int8),
+                               np.array([1, 0, 200, 255], np.uint8),
                                np.array([1, 0, 255, 256], np.int64),
                                np.array([True, False, False, True])])
 def test_polarity_is_on_where_positive_for_any_dtype(p):
