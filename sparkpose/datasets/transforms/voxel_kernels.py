@@ -37,7 +37,7 @@ OUTSIDE = 1 << 40
 # Cells of a plane per block of SparseVoxelizer's touched map (a 64-byte line of float32).
 BLOCK = 16
 # The kernel prefetches timestamps (8 of an event's 13 bytes) this many events ahead, one
-# cache line of them in every TIMESTAMPS_PER_LINE events: ~8 % faster when the events are
+# cache line of them in every TIMESTAMPS_PER_LINE events: ~7 % faster when the events are
 # not in the caches yet (tools/analysis_tools/benchmark_voxel.py).
 PREFETCH_AHEAD = 128
 TIMESTAMPS_PER_LINE = 8  # a power of two
