@@ -16,6 +16,8 @@ import numba
 import numpy as np
 import torch
 
+from .grid_normalization import grid_scale
+
 # Accumulating n non-negative float32 weights (each rounded once from float64) stays
 # within (n + 1)·2⁻²⁴ of the exact sum, relative; n <= 160 keeps that under 1e-5.
 FLOAT32_MAX_EVENTS_PER_CELL = 160
@@ -33,12 +35,15 @@ class GridSpec:
         sensor_size: Sensor ``(W, H)`` (px).
         out_size: Grid ``(W_in, H_in)`` (px).
         log1p: The grid holds ``log(1 + weight)``.
+        normalize: Per-window scale divided out before ``log1p``
+            (:mod:`~sparkpose.structures.grid_normalization`); None: none.
     """
 
     num_bins: int
     sensor_size: tuple[int, int]
     out_size: tuple[int, int]
     log1p: bool = False
+    normalize: str | None = None
 
 
 @numba.njit(cache=True, nogil=True)
@@ -145,6 +150,11 @@ class WindowEvents:
         moved = {name: getattr(self, name).to(device, non_blocking=non_blocking)
                  for name in FIELDS}
         grid = voxel_grid_torch(**moved, num_events=self.num_events, spec=self.spec)
+        if self.spec.normalize:
+            scale = grid_scale(self.spec.normalize, grid.sum((1, 2, 3), dtype=torch.float64),
+                               (grid != 0).sum((1, 2, 3)), self.spec.sensor_size[0],
+                               self.spec.out_size[0])
+            grid /= torch.as_tensor(scale, device=grid.device).float().view(-1, 1, 1, 1)
         return grid.log1p() if self.spec.log1p else grid
 
     def pin_memory(self) -> 'WindowEvents':

@@ -9,6 +9,7 @@ from sparkpose.datasets import pose_collate
 from sparkpose.datasets.transforms import voxel_grid_fused
 from sparkpose.registry import MODELS, TRANSFORMS
 from sparkpose.structures import GridSpec, WindowEvents
+from sparkpose.structures.grid_normalization import grid_scale
 
 DEVICES = ['cpu', pytest.param('cuda', marks=pytest.mark.cuda)]
 SENSOR = (1280, 720)
@@ -28,15 +29,20 @@ def _numba_grid(events, window, spec):
     grid, skipped = voxel_grid_fused(*(events[k] for k in 'xytp'), *window, spec.num_bins,
                                      *spec.sensor_size, *spec.out_size)
     assert skipped == 0
+    if spec.normalize:  # the worker path of EventsToVoxelGrid(normalize=...)
+        grid /= np.float32(grid_scale(spec.normalize, grid.sum(dtype=np.float64),
+                                      np.count_nonzero(grid), spec.sensor_size[0],
+                                      spec.out_size[0]))
     return np.log1p(grid) if spec.log1p else grid
 
 
 @pytest.mark.parametrize('device', DEVICES)
-@pytest.mark.parametrize('num_bins, out_size, log1p', [
-    (5, (256, 256), False), (1, (1280, 720), False), (9, (97, 61), True)])
-def test_device_grid_equals_the_numba_kernel(device, num_bins, out_size, log1p):
+@pytest.mark.parametrize('num_bins, out_size, log1p, normalize', [
+    (5, (256, 256), False, None), (1, (1280, 720), False, None), (9, (97, 61), True, None),
+    (5, (64, 64), True, 'nonzero_mean'), (3, (320, 180), False, 'pixels_per_cell')])
+def test_device_grid_equals_the_numba_kernel(device, num_bins, out_size, log1p, normalize):
     rng = np.random.default_rng(num_bins)
-    spec = GridSpec(num_bins, SENSOR, out_size, log1p)
+    spec = GridSpec(num_bins, SENSOR, out_size, log1p, normalize)
     # Windows of different lengths and starts, one of them empty, one clustered.
     windows = [(0, 100_000), (250_000, 300_000), (7, 107), (1_000_000, 1_100_000)]
     events = [_window(rng, 20_000, *windows[0]), _window(rng, 5_000, *windows[1], True),

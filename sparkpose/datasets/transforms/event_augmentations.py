@@ -1,4 +1,4 @@
-"""Augmentations of the raw event stream: polarity swap and event density."""
+"""Augmentations of the raw event stream: polarity swap and event rate."""
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,21 +36,23 @@ class RandomPolaritySwap(RandomTransform):
 
 @TRANSFORMS.register_module()
 class RandomEventDensity(RandomTransform):
-    """Thin the window's events at random and add uniform noise events.
+    """Scale the window's event rate at random and add uniform noise events.
 
-    Narrows the synthetic-to-real gap: recorded windows hold about 6× fewer events than
-    synthetic ones, and real sensors fire background noise. Each event is kept with
-    probability ``keep``, drawn log-uniformly from ``keep_fraction`` (each halving of the
-    density is equally likely); then ``round(noise · n_kept)`` noise events are added, with
-    ``noise`` uniform in ``noise_fraction``, at uniform pixels of the sensor, uniform
-    integer times in the window ``(t_start, t_end]`` and random polarities. Noise is
-    counted relative to the kept events so that the signal-to-noise ratio does not
-    depend on the drop-out. The events stay sorted by ``t``. Must come before the
-    representation transform.
+    Narrows the gap between sensors and simulators: recorded windows hold about 6× fewer
+    events than synthetic ones, lower contrast thresholds give more, and real sensors fire
+    background noise. The rate factor ``r`` is drawn log-uniformly from ``keep_fraction``
+    (each halving or doubling equally likely); each event is then kept ``⌊r⌋`` times plus
+    once more with probability ``r − ⌊r⌋`` (``r < 1`` thins, ``r > 1`` duplicates events
+    in place, as a more sensitive sensor would fire more events at the same edges). Then
+    ``round(noise · n_kept)`` noise events are added, with ``noise`` uniform in
+    ``noise_fraction``, at uniform pixels of the sensor, uniform integer times in the
+    window ``(t_start, t_end]`` and random polarities. Noise is counted relative to the
+    kept events so that the signal-to-noise ratio does not depend on the rate. The events
+    stay sorted by ``t``. Must come before the representation transform.
 
     Args:
         prob: Probability of applying the augmentation.
-        keep_fraction: ``(low, high)`` range of the keep probability, ``0 < low <= high <= 1``.
+        keep_fraction: ``(low, high)`` range of the rate factor, ``0 < low <= high``.
         noise_fraction: ``(low, high)`` range of the noise count relative to the kept
             events, ``0 <= low <= high``.
     """
@@ -58,9 +60,9 @@ class RandomEventDensity(RandomTransform):
     def __init__(self, prob: float = 0.5, keep_fraction: Sequence[float] = (0.125, 1.0),
                  noise_fraction: Sequence[float] = (0.0, 0.1)) -> None:
         super().__init__(prob)
-        if len(keep_fraction) != 2 or not 0 < keep_fraction[0] <= keep_fraction[1] <= 1:
+        if len(keep_fraction) != 2 or not 0 < keep_fraction[0] <= keep_fraction[1]:
             raise ValueError(f'RandomEventDensity: keep_fraction must be (low, high) with '
-                             f'0 < low <= high <= 1, got {keep_fraction!r}')
+                             f'0 < low <= high, got {keep_fraction!r}')
         if len(noise_fraction) != 2 or not 0 <= noise_fraction[0] <= noise_fraction[1]:
             raise ValueError(f'RandomEventDensity: noise_fraction must be (low, high) with '
                              f'0 <= low <= high, got {noise_fraction!r}')
@@ -68,12 +70,14 @@ class RandomEventDensity(RandomTransform):
         self.noise_fraction = tuple(float(v) for v in noise_fraction)
 
     def transform(self, results: dict) -> dict:
-        """Replace ``events`` by the thinned, noise-augmented events (new arrays)."""
+        """Replace ``events`` by the rescaled, noise-augmented events (new arrays)."""
         events = {k: np.asarray(results['events'][k]) for k in WINDOW_EVENT_KEYS}
         rng = sample_rng(results)
-        keep = np.exp(rng.uniform(*np.log(self.keep_fraction)))
-        mask = rng.random(len(events['t'])) < keep
-        kept = {k: v[mask] for k, v in events.items()}
+        rate = np.exp(rng.uniform(*np.log(self.keep_fraction)))
+        copies = int(rate) + (rng.random(len(events['t'])) < rate - int(rate))
+        # One index for the four arrays: take() is ~4x faster than repeating each.
+        index = np.repeat(np.arange(len(copies)), copies)
+        kept = {k: v.take(index) for k, v in events.items()}
         num_noise = int(round(rng.uniform(*self.noise_fraction) * len(kept['t'])))
         width, height = (int(s) for s in results['sensor_size'])
         t_start, t_end = (int(v) for v in results['window_us'])

@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from sparkpose.registry import TRANSFORMS
+from sparkpose.structures.grid_normalization import check_normalization, grid_scale
 from sparkpose.structures.sparse_inputs import SparseInputs
 from sparkpose.structures.window_events import GridSpec, WindowEvents
 
@@ -27,9 +28,11 @@ class EventsToVoxelGrid:
     input pixel its events land in.
 
     By default the grid is not normalised: its total weight equals the number of events in
-    the window (an empty window gives zeros). ``log1p=True`` stores ``log(1 + weight)``
-    instead, which keeps busy cells (a near target, a crop shrunk from a large one) in the
-    same range as sparse ones. The work is done by the fused numba kernel
+    the window (an empty window gives zeros). ``normalize`` divides the weights by a
+    per-window scale that makes the grid independent of the sensor size and the event
+    rate (:mod:`~sparkpose.structures.grid_normalization`); ``log1p=True`` then stores
+    ``log(1 + weight)``, which keeps busy cells (a near target, a crop shrunk from a large
+    one) in the same range as sparse ones. The work is done by the fused numba kernel
     :func:`~sparkpose.datasets.transforms.voxel_kernels.voxel_grid_fused`. Two other
     forms of ``inputs`` cost a DataLoader worker less to hand over, and
     :class:`~sparkpose.models.data_preprocessors.PoseDataPreprocessor` turns both into the
@@ -53,13 +56,16 @@ class EventsToVoxelGrid:
         input_size: Target ``(W_in, H_in)`` in pixels; ``None`` keeps the sensor resolution
             (the EventResNet configs run at full 1280×720).
         log1p: Store ``log(1 + weight)`` instead of the raw weights.
+        normalize: ``None``, ``'nonzero_mean'`` or ``'pixels_per_cell'``: divide the weights
+            by that per-window scale before ``log1p``.
         sparse: Give the grid as its non-zero cells.
         on_device: Hand the events over and build the grid in the data preprocessor.
     """
 
     def __init__(self, num_bins: int = 5,
                  input_size: Sequence[int] | None = (256, 256), log1p: bool = False,
-                 sparse: bool = False, on_device: bool = False) -> None:
+                 normalize: str | None = None, sparse: bool = False,
+                 on_device: bool = False) -> None:
         if int(num_bins) != num_bins or num_bins < 1:
             raise ValueError(f'{type(self).__name__}: num_bins must be a positive integer, '
                              f'got {num_bins!r}')
@@ -72,6 +78,7 @@ class EventsToVoxelGrid:
                              f'each other (on_device hands over events, not a grid)')
         self.num_bins = int(num_bins)
         self.log1p, self.sparse, self.on_device = log1p, sparse, on_device
+        self.normalize = check_normalization(normalize, type(self).__name__)
         self._sparse_voxelizer = SparseVoxelizer()
         self.input_size = None if input_size is None else (int(input_size[0]),
                                                            int(input_size[1]))
@@ -86,13 +93,17 @@ class EventsToVoxelGrid:
         sensor_w, sensor_h = (int(s) for s in results['sensor_size'])
         out_w, out_h = self.input_size or (sensor_w, sensor_h)
         if self.on_device:
-            spec = GridSpec(self.num_bins, (sensor_w, sensor_h), (out_w, out_h), self.log1p)
+            spec = GridSpec(self.num_bins, (sensor_w, sensor_h), (out_w, out_h), self.log1p,
+                            self.normalize)
             results['inputs'] = self.hand_over(results, spec)
         elif self.sparse:
             results['inputs'] = self.represent_sparse(results, (sensor_w, sensor_h),
                                                       (out_w, out_h))
         else:
             inputs = self.represent(results, (sensor_w, sensor_h), (out_w, out_h))
+            if self.normalize:
+                inputs /= np.float32(grid_scale(self.normalize, float(inputs.sum(dtype=np.float64)),
+                                                np.count_nonzero(inputs), sensor_w, out_w))
             results['inputs'] = np.log1p(inputs) if self.log1p else inputs
         results['input_size'] = (out_w, out_h)
         scale = np.diag([out_w / sensor_w, out_h / sensor_h, 1.0])
@@ -138,6 +149,10 @@ class EventsToVoxelGrid:
         *cells, skipped = self._sparse_voxelizer(*events, t_start, t_end, self.num_bins,
                                                  *sensor_size, *out_size)
         self._check_skipped(results, skipped, events, (t_start, t_end), sensor_size)
+        values = cells[1]
+        if self.normalize:
+            values /= np.float32(grid_scale(self.normalize, float(values.sum(dtype=np.float64)),
+                                            len(values), sensor_size[0], out_size[0]))
         if self.log1p:  # log1p(0) = 0: the same cells stay non-zero
             np.log1p(cells[1], out=cells[1])
         return SparseInputs(*map(torch.from_numpy, cells),
@@ -165,12 +180,14 @@ class EventsToFrame(EventsToVoxelGrid):
     Args:
         input_size: Target ``(W_in, H_in)`` in pixels; ``None`` keeps the sensor resolution.
         log1p: Store ``log(1 + count)`` instead of raw counts (compresses busy pixels).
+        normalize: Per-window scale of the counts, as for :class:`EventsToVoxelGrid`.
         sparse: Give the frame as its non-zero cells.
         on_device: Hand the events over and build the frame in the data preprocessor.
     """
 
     def __init__(self, input_size: Sequence[int] | None = (256, 256),
-                 log1p: bool = False, sparse: bool = False, on_device: bool = False) -> None:
-        super().__init__(num_bins=1, input_size=input_size, log1p=log1p, sparse=sparse,
-                         on_device=on_device)
+                 log1p: bool = False, normalize: str | None = None, sparse: bool = False,
+                 on_device: bool = False) -> None:
+        super().__init__(num_bins=1, input_size=input_size, log1p=log1p, normalize=normalize,
+                         sparse=sparse, on_device=on_device)
 

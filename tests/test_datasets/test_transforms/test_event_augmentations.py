@@ -43,7 +43,8 @@ def test_density_keeps_events_sorted_inside_sensor_and_window(make_sample, seed)
 
 
 @pytest.mark.parametrize('keep,noise', [((0.25, 0.5), (0.0, 0.0)), ((0.125, 0.125), (0.0, 0.0)),
-                                        ((1.0, 1.0), (0.1, 0.2)), ((0.5, 1.0), (0.3, 0.3))])
+                                        ((1.0, 1.0), (0.1, 0.2)), ((0.5, 1.0), (0.3, 0.3)),
+                                        ((2.0, 2.0), (0.0, 0.0)), ((1.5, 3.0), (0.1, 0.1))])
 def test_density_changes_count_within_configured_range(make_sample, keep, noise):
     n = 20_000
     np.random.seed(7)
@@ -70,6 +71,21 @@ def test_density_without_noise_keeps_an_ordered_subset(make_sample):
     assert abs(len(index) - 1200) < 5 * np.sqrt(4000 * 0.21)
 
 
+def test_density_above_one_repeats_every_event_in_place(make_sample):
+    np.random.seed(5)
+    sample = make_sample(3000, seed=5)
+    sample['events']['t'] = np.arange(5_000_001, 5_003_001)
+    original = {k: v.copy() for k, v in sample['events'].items()}
+    events = _density(keep_fraction=(2.5, 2.5), noise_fraction=(0.0, 0.0))(sample)['events']
+    copies = np.bincount(events['t'] - 5_000_001, minlength=3000)
+    # Each event twice, half of them three times; order and attributes kept.
+    assert set(np.unique(copies).tolist()) == {2, 3}
+    assert abs((copies == 3).mean() - 0.5) < 5 * np.sqrt(0.25 / 3000)
+    assert (np.diff(events['t']) >= 0).all()
+    for key in 'xyp':
+        np.testing.assert_array_equal(events[key], np.repeat(original[key], copies))
+
+
 def test_density_on_empty_window(make_sample):
     events = _density(noise_fraction=(0.5, 1.0))(make_sample(0))['events']
     assert all(len(v) == 0 for v in events.values())
@@ -85,7 +101,7 @@ def test_density_is_reproducible_under_numpy_seed(make_sample):
 
 
 @pytest.mark.parametrize('cfg', [dict(keep_fraction=(0.0, 0.5)), dict(keep_fraction=(0.6, 0.5)),
-                                 dict(keep_fraction=(0.5, 1.5)), dict(noise_fraction=(-0.1, 0))])
+                                 dict(keep_fraction=(0.5,)), dict(noise_fraction=(-0.1, 0))])
 def test_density_bad_config_raises(cfg):
     with pytest.raises(ValueError, match='RandomEventDensity'):
         _density(**cfg)

@@ -148,7 +148,8 @@ def test_second_representation_raises(make_sample):
 
 
 @pytest.mark.parametrize('cfg', [dict(num_bins=0), dict(input_size=(256,)),
-                                 dict(input_size=(0, 256)), dict(sparse=True, on_device=True)])
+                                 dict(input_size=(0, 256)), dict(sparse=True, on_device=True),
+                                 dict(normalize='mean')])
 def test_bad_config_raises(cfg):
     with pytest.raises(ValueError, match='EventsToVoxelGrid'):
         TRANSFORMS.build(dict(type='EventsToVoxelGrid', **cfg))
@@ -169,7 +170,10 @@ def test_bad_sample_raises_with_its_name(make_sample):
 @pytest.mark.parametrize('cfg', [dict(type='EventsToVoxelGrid'),
                                  dict(type='EventsToVoxelGrid', log1p=True, num_bins=3,
                                       input_size=(320, 180)),
-                                 dict(type='EventsToFrame', log1p=True)])
+                                 dict(type='EventsToFrame', log1p=True),
+                                 dict(type='EventsToVoxelGrid', log1p=True, input_size=(64, 64),
+                                      normalize='nonzero_mean'),
+                                 dict(type='EventsToFrame', normalize='pixels_per_cell')])
 def test_sparse_gives_the_dense_grids_cells_bit_for_bit(make_sample, cfg):
     # Several samples through one transform: its reused grids must not leak between them.
     dense = TRANSFORMS.build(cfg)
@@ -190,3 +194,36 @@ def test_sparse_events_outside_window_raise_with_sample_name(make_sample):
     sample['events']['x'][3] = 5000
     with pytest.raises(ValueError, match=r'RT007\[50\] has 1 events outside'):
         TRANSFORMS.build(dict(type='EventsToVoxelGrid', sparse=True))(sample)
+
+
+def _repeated(sample, times):
+    sample['events'] = {k: np.repeat(v, times) for k, v in sample['events'].items()}
+    return sample
+
+
+@pytest.mark.parametrize('sparse', [False, True])
+def test_nonzero_mean_grid_ignores_the_event_rate(make_sample, sparse):
+    # Every event fired three times (a sensor three times as sensitive) gives the same grid.
+    voxel = TRANSFORMS.build(dict(type='EventsToVoxelGrid', input_size=(64, 64), log1p=True,
+                                  normalize='nonzero_mean', sparse=sparse))
+    plain, busy = (voxel(_repeated(make_sample(4000, seed=2), n))['inputs'] for n in (1, 3))
+    if sparse:
+        plain, busy = plain.to_dense().numpy(), busy.to_dense().numpy()
+    np.testing.assert_allclose(busy, plain, rtol=1e-6)
+    # The mean of the non-zero cells is 1 before log1p.
+    assert np.expm1(plain[plain > 0]).mean() == pytest.approx(1.0, rel=1e-5)
+
+
+def test_pixels_per_cell_divides_by_the_cells_sensor_width(make_sample):
+    raw = TRANSFORMS.build(dict(type='EventsToVoxelGrid', input_size=(320, 180)))
+    scaled = TRANSFORMS.build(dict(type='EventsToVoxelGrid', input_size=(320, 180),
+                                   normalize='pixels_per_cell'))
+    np.testing.assert_allclose(scaled(make_sample(3000, seed=4))['inputs'] * 4,
+                               raw(make_sample(3000, seed=4))['inputs'], rtol=1e-6)
+
+
+def test_normalized_empty_window_stays_zero(make_sample):
+    voxel = TRANSFORMS.build(dict(type='EventsToVoxelGrid', input_size=(64, 64), log1p=True,
+                                  normalize='nonzero_mean'))
+    grid = voxel(make_sample(0, with_pose=False))['inputs']
+    assert np.isfinite(grid).all() and not grid.any()
