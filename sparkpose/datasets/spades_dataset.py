@@ -14,7 +14,7 @@ from sparkpose.registry import DATASETS, TRANSFORMS
 
 from .h5_file_pool import H5FilePool
 from .samplers import SeededIndex, sample_generator
-from .spades_format import SPADES_CAMERA
+from .spades_format import SPADES_CAMERA, read_split
 from .spades_reader import SPADESSequence
 
 
@@ -53,27 +53,6 @@ def load_camera(path: str) -> tuple[tuple[int, int], np.ndarray]:
     return (int(camera['Nu']), int(camera['Nv'])), cam_k
 
 
-def read_split(data_root: str, split_file: str) -> list[str]:
-    """Sequence names of a split list (one per line; blank lines and '#' comments skipped).
-
-    Args:
-        data_root: Dataset folder, for messages.
-        split_file: The list file (path as given, already joined with ``data_root``).
-    """
-    if not osp.isfile(split_file):
-        raise FileNotFoundError(f'{data_root}: split file {split_file} not found')
-    try:
-        with open(split_file, encoding='utf-8') as f:
-            names = [line.split('#')[0].strip() for line in f]
-    except (OSError, UnicodeDecodeError) as err:
-        raise ValueError(f'{split_file}: not a readable split file (one sequence name per '
-                         f'line expected): {err}') from err
-    names = [name.removesuffix('.h5') for name in names if name]
-    if not names:
-        raise ValueError(f'{data_root}: split file {split_file} lists no sequence')
-    return names
-
-
 def default_index_cache_dir() -> str:
     """Default folder of the SPADES index cache: ``<cache>/spades_index``.
 
@@ -100,7 +79,9 @@ class SPADESDataset(BaseDataset):
     Args:
         data_root: Folder of ``<name>.h5`` files, ``camera.json`` and split lists.
         split: List file (relative to ``data_root``) with one sequence name per line;
-            exclusive with ``sequences``.
+            exclusive with ``sequences``. A name may lie in a sub-folder
+            (``full_sensor/RT000``); such a sequence is seen through the sub-folder's own
+            ``camera.json`` where it has one, so one set can hold data of several sensors.
         sequences: Sequence names, e.g. ``['RT000', 'RT001']``.
         window_ms: Window length (ms).
         anchor: ``'end'`` (window ends at the label), ``'center'`` or ``'start'``.
@@ -140,9 +121,11 @@ class SPADESDataset(BaseDataset):
         self.label_stride = label_stride
         self.index_cache_dir = (default_index_cache_dir() if index_cache_dir == 'auto'
                                 else index_cache_dir)
+        self.camera_file = camera_file
         self.sensor_size, self.cam_K = load_camera(
             camera_file if osp.isabs(camera_file) else osp.join(data_root, camera_file))
         self.sequences: dict[str, SPADESSequence] = {}
+        self.cameras: dict[str, tuple[tuple[int, int], np.ndarray]] = {}
         self._seed_epoch: tuple[int, int] | None = None
         self._pool = H5FilePool(max_open=max_open_files)
         # Built from our registry, so pipeline types resolve without a default scope.
@@ -156,7 +139,7 @@ class SPADESDataset(BaseDataset):
     def load_data_list(self) -> list[dict]:
         """Open, validate and index every sequence; one entry per kept label."""
         source, started = self.ann_file or 'sequences=[...]', time.perf_counter()
-        data_list, self.sequences = [], {}
+        data_list, self.sequences, self.cameras, folder_cameras = [], {}, {}, {}
         names = self.sequence_names
         for name in read_split(self.data_root, self.ann_file) if names is None else names:
             path = osp.join(self.data_prefix['events'], f'{name}.h5')
@@ -165,10 +148,15 @@ class SPADESDataset(BaseDataset):
             if not osp.isfile(path):
                 raise FileNotFoundError(f'{self.data_root}: sequence {name!r} listed in '
                                         f'{source} has no file {path}')
-            seq = SPADESSequence(path, time_unit=self.time_unit, sensor_size=self.sensor_size,
+            folder = osp.dirname(name)
+            if folder not in folder_cameras:
+                folder_cameras[folder] = self._folder_camera(folder)
+            sensor_size, cam_k = folder_cameras[folder]
+            seq = SPADESSequence(path, time_unit=self.time_unit, sensor_size=sensor_size,
                                  window_ms=self.window_ms, anchor=self.anchor,
                                  cache_dir=self.index_cache_dir, pool=self._pool)
             self.sequences[name] = seq
+            self.cameras[name] = sensor_size, cam_k
             for i in range(0, len(seq), self.label_stride):
                 # Plain Python values pickle ~5x smaller than small arrays (serialize_data).
                 info = dict(seq_id=name, label_index=i, timestamp=int(seq.timestamps[i]),
@@ -183,10 +171,18 @@ class SPADESDataset(BaseDataset):
                   f'cache: {self.index_cache_dir})', logger='current')
         return data_list
 
+    def _folder_camera(self, folder: str) -> tuple[tuple[int, int], np.ndarray]:
+        """The camera of a sub-folder's sequences: its own camera file, else the set's."""
+        path = osp.join(self.data_root, folder, self.camera_file)
+        if folder and not osp.isabs(self.camera_file) and osp.isfile(path):
+            return load_camera(path)
+        return self.sensor_size, self.cam_K
+
     def get_data_info(self, idx: int) -> dict:
         """Label facts of sample ``idx`` with the camera, without events."""
         info = super().get_data_info(idx)
-        info.update(sensor_size=self.sensor_size, cam_K=self.cam_K.copy())
+        sensor_size, cam_k = self.cameras[info['seq_id']]
+        info.update(sensor_size=sensor_size, cam_K=cam_k.copy())
         for key in ('gt_t', 'gt_q'):
             if key in info:
                 info[key] = np.asarray(info[key], dtype=np.float64)

@@ -1,8 +1,11 @@
-"""The SPADES / SPARK 2026 stream-2 file contract: keys, dtypes, label fields and the camera.
+"""The SPADES / SPARK 2026 stream-2 file contract: keys, dtypes, label fields, the camera and
+split lists.
 
 One home for what a file looks like (docs/data_format.md): the reader checks files against
 it and the synthetic generator's writer produces files from it.
 """
+import os.path as osp
+
 import numpy as np
 
 # The SPADES camera (Prophesee 1280x720), used when a data root has no camera.json.
@@ -22,3 +25,25 @@ LABEL_DTYPE_NO_POSE = np.dtype([('filename', 'S32'), ('timestamp', '<i8')])
 # HDF5 datasets under /events, in the order (x, y, t, p), with the dtypes the writer uses.
 EVENT_DTYPES = {'xs': np.uint16, 'ys': np.uint16, 'ts': np.int64, 'ps': np.uint8}
 FILE_EVENT_KEYS = tuple(EVENT_DTYPES)
+
+
+def read_split(data_root: str, split_file: str, allow_empty: bool = False) -> list[str]:
+    """Sequence names of a split list (one per line; blank lines and '#' comments skipped).
+
+    Args:
+        data_root: Dataset folder, for messages.
+        split_file: The list file (path as given, already joined with ``data_root``).
+        allow_empty: Return ``[]`` for a list without names instead of raising.
+    """
+    if not osp.isfile(split_file):
+        raise FileNotFoundError(f'{data_root}: split file {split_file} not found')
+    try:
+        with open(split_file, encoding='utf-8') as f:
+            names = [line.split('#')[0].strip() for line in f]
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f'{split_file}: not a readable split file (one sequence name per '
+                         f'line expected): {err}') from err
+    names = [name.removesuffix('.h5') for name in names if name]
+    if not names and not allow_empty:
+        raise ValueError(f'{data_root}: split file {split_file} lists no sequence')
+    return names

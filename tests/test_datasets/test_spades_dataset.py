@@ -8,6 +8,7 @@ from torch.utils.data import DataLoader
 
 from sparkpose.datasets.spades_format import SPADES_CAMERA
 from sparkpose.registry import DATASETS
+from sparkpose.simulation import camera_for_resolution, write_camera_json
 
 CONTRACT_KEYS = {'seq_id', 'label_index', 'timestamp', 'timestamp_us', 'window_us', 'events',
                  'sensor_size', 'cam_K', 'gt_t', 'gt_q'}
@@ -167,3 +168,25 @@ def test_real_pipeline_from_config_without_default_scope(spades_root_factory):
             'RT000', i, sample['timestamp_us'])
         np.testing.assert_allclose(packed['data_samples'].gt_t.numpy(), sample['gt_t'],
                                    rtol=1e-6)
+
+
+def test_sequences_of_a_sub_folder_use_its_own_camera(spades_root_factory):
+    # A 1280x720 set with a 320x180 part in a sub-folder, listed in the set's split file.
+    root = spades_root_factory(names=('RT000', 'RT001'),
+                               splits={'train': ['RT000', 'RT001', 'small/RT000']})
+    small = spades_root_factory(names=('RT000',), root=root / 'small', sensor_size=(320, 180))
+    write_camera_json(small, camera_for_resolution((320, 180)))
+    dataset = _build(root)
+    assert len(dataset) == 36
+    assert list(dataset.sequences) == ['RT000', 'RT001', 'small/RT000']
+    big, part = dataset[0], dataset[24 + 3]
+    assert big['sensor_size'] == (1280, 720) and part['sensor_size'] == (320, 180)
+    assert part['seq_id'] == 'small/RT000' and part['label_index'] == 3
+    np.testing.assert_allclose(part['cam_K'], camera_for_resolution((320, 180))['cameraMatrix'])
+    with h5py.File(small / 'RT000.h5', 'r') as f:
+        assert part['events']['x'].max() < 320
+        assert len(part['events']['x']) == np.count_nonzero(
+            (f['events/ts'][()] > 3000) & (f['events/ts'][()] <= 4000))
+    # Without a camera of its own a sub-folder is seen through the set's camera.
+    (small / 'camera.json').unlink()
+    assert _build(root, split='', sequences=['small/RT000'])[0]['sensor_size'] == (1280, 720)

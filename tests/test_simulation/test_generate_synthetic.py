@@ -135,3 +135,36 @@ def test_presets_set_defaults_that_flags_override(generate_synthetic, tmp_path):
     assert generate_synthetic.split_counts(300, spades.split) == [240, 30, 30]
     makefile = Path(__file__).parents[2] / 'Makefile'
     assert 'DEMO_DATA_ARGS := --preset demo --seed 0' in makefile.read_text()
+    assert 'DEMO_FULL_SENSOR_ARGS := --preset demo-full-sensor --seed 1' in makefile.read_text()
+    full = generate_synthetic.parse_args(['--out', str(tmp_path), '--preset',
+                                          'demo-full-sensor'])
+    assert (full.resolution, full.min_tumble_rate, full.max_tumble_rate) == ((1280, 720), 2.5,
+                                                                           10.0)
+
+
+def test_simulator_flags_reach_the_events(generate_synthetic, tmp_path):
+    common = ['--num-sequences', '1', '--duration', '0.3', '--resolution', '320x180',
+              '--seed', '4', '--split', '1', '0', '0']
+    counts = {}
+    for name, flags in [('plain', []), ('low', ['--contrast-threshold', '0.1', '0.15']),
+                        ('noisy', ['--leak-rate', '50', '--shot-noise-rate', '25'])]:
+        path = generate_synthetic.main(['--out', str(tmp_path / name), *common, *flags])[0]
+        counts[name] = len(_read(path)[1]['ts'])
+    # Half the thresholds: ~1.4x the events here; 500x the noise rates: ~1,300 more events.
+    assert counts['low'] > 1.25 * counts['plain']
+    assert counts['noisy'] > counts['plain'] + 800
+
+
+def test_include_lists_a_sub_folders_set_in_the_splits(generate_synthetic, tmp_path):
+    generate_synthetic.main(['--out', str(tmp_path / 'full'), '--num-sequences', '2',
+                             '--duration', '0.2', '--split', '1', '1', '0'])
+    generate_synthetic.main(['--out', str(tmp_path), '--num-sequences', '2', '--duration',
+                             '0.2', '--resolution', '320x180', '--split', '1', '0', '1',
+                             '--include', 'full'])
+    lists = {s: (tmp_path / f'{s}.txt').read_text().split() for s in ('train', 'val', 'test')}
+    assert lists == {'train': ['RT000', 'full/RT000'], 'val': ['full/RT001'], 'test': ['RT001']}
+    assert json.loads((tmp_path / 'full' / 'camera.json').read_text())['Nu'] == 1280
+    assert json.loads((tmp_path / 'camera.json').read_text())['Nu'] == 320
+    with pytest.raises(SystemExit, match='has no train.txt'):
+        generate_synthetic.main(['--out', str(tmp_path / 'b'), '--num-sequences', '1',
+                                 '--duration', '0.2', '--include', 'missing'])

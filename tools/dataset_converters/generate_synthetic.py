@@ -2,9 +2,13 @@
 
 Examples::
 
-    # the demo set (what `make demo` uses): 800 x 1 s at 320x180, tumbling at 30-120 deg/s
+    # the demo set (what `make demo` uses): a full-sensor part (320 x 0.5 s at 1280x720,
+    # tumbling at 2.5-10 deg/s) in a sub-folder, then 800 x 1 s at 320x180, tumbling at
+    # 30-120 deg/s, whose split files also list the sub-folder's sequences
+    python tools/dataset_converters/generate_synthetic.py --out data/demo/full_sensor \\
+        --preset demo-full-sensor --seed 1 --workers 2
     python tools/dataset_converters/generate_synthetic.py --out data/demo --preset demo \\
-        --seed 0 --workers 2
+        --seed 0 --workers 2 --include full_sensor
     # a SPADES-size set: 300 x 60 s at 1280x720 (any flag overrides the preset's value)
     python tools/dataset_converters/generate_synthetic.py --out data/synthetic_spades \\
         --preset spades --workers 16
@@ -24,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from sparkpose.datasets.spades_format import read_split
 from sparkpose.simulation import (
     TICKS_PER_SECOND,
     SequenceOptions,
@@ -43,6 +48,12 @@ PRESETS = {
     # attitudes per CPU-second (8,000 labelled windows).
     'demo': dict(num_sequences=800, duration=1.0, resolution=(320, 180),
                  min_tumble_rate=30.0, max_tumble_rate=120.0, split=[0.8, 0.1, 0.1]),
+    # The demo's second part (its sub-folder full_sensor/): SPADES' sensor and tumble rates
+    # in short trajectories, so the demo model also meets the full sensor's event density
+    # and slow motion (1,600 labelled windows).
+    'demo-full-sensor': dict(num_sequences=320, duration=0.5, resolution=(1280, 720),
+                             min_tumble_rate=2.5, max_tumble_rate=10.0,
+                             split=[0.8, 0.1, 0.1]),
     # SPADES' synthetic part in size: 300 trajectories of 60 s (180,000 labels) on the
     # full sensor, slow tumbling (the generator's default 2.5-10 deg/s), split 240/30/30.
     'spades': dict(num_sequences=300, duration=60.0, resolution=(1280, 720),
@@ -80,13 +91,28 @@ def split_counts(num: int, fractions: list[float]) -> list[int]:
     return counts.tolist()
 
 
+def included_splits(out: Path, folder: str, split_names: list[str]) -> dict[str, list[str]]:
+    """The split lists of the set in ``out / folder``, names prefixed with ``folder/``."""
+    if Path(folder).is_absolute() or '..' in Path(folder).parts:
+        raise SystemExit(f'--include {folder}: expected a sub-folder of --out {out}')
+    missing = [s for s in split_names if not (out / folder / f'{s}.txt').is_file()]
+    if missing:
+        raise SystemExit(f'--include {folder}: {out / folder} has no {missing[0]}.txt; '
+                         f'generate that set first (its split files are written last)')
+    return {split: [f'{Path(folder).as_posix()}/{name}'
+                    for name in read_split(str(out / folder), str(out / folder / f'{split}.txt'),
+                                           allow_empty=True)]
+            for split in split_names}
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = SequenceOptions()
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', required=True, type=Path, help='output directory')
     parser.add_argument('--preset', choices=sorted(PRESETS),
                         help='defaults of a named set (demo: 800 x 1 s at 320x180, tumbling '
-                             '30-120 deg/s; spades: 300 x 60 s at 1280x720); explicit flags '
+                             '30-120 deg/s; demo-full-sensor: 320 x 0.5 s at 1280x720, '
+                             '2.5-10 deg/s; spades: 300 x 60 s at 1280x720); explicit flags '
                              'override them')
     parser.add_argument('--num-sequences', type=int, default=10)
     parser.add_argument('--duration', type=float, default=defaults.duration,
@@ -111,9 +137,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help='smallest tumble rate (deg/s); default a quarter of the largest. '
                              'Many short, fast-tumbling trajectories give the most distinct '
                              'attitudes per CPU-second')
+    parser.add_argument('--contrast-threshold', type=float, nargs=2,
+                        default=defaults.contrast_threshold, metavar=('LOW', 'HIGH'),
+                        help="range of each sequence's mean contrast threshold (log "
+                             'intensity); lower thresholds give more events')
+    parser.add_argument('--threshold-sigma', type=float, default=defaults.threshold_sigma,
+                        help='pixel-to-pixel spread of the contrast thresholds')
+    parser.add_argument('--leak-rate', type=float, default=defaults.leak_rate,
+                        help='leak noise events (Hz per pixel)')
+    parser.add_argument('--shot-noise-rate', type=float, default=defaults.shot_noise_rate,
+                        help='shot noise events (Hz per pixel)')
     parser.add_argument('--split', type=float, nargs=3, default=[0.8, 0.1, 0.1],
                         metavar=('TRAIN', 'VAL', 'TEST'),
                         help='fractions of sequences per split, in sequence order')
+    parser.add_argument('--include', nargs='+', default=[], metavar='SUBFOLDER',
+                        help='sets already generated in these sub-folders of --out: their '
+                             'split files are added to this set\'s (as SUBFOLDER/RT000, seen '
+                             'through the sub-folder\'s camera.json), so one set holds data '
+                             'of several sensors')
     parser.add_argument('--workers', type=int, default=1, help='parallel processes')
     parser.add_argument('--compression', choices=('none', 'lzf', 'gzip'), default='none',
                         help='event-dataset filter: none reads fastest in training; gzip '
@@ -143,7 +184,10 @@ def main(argv: list[str] | None = None) -> list[Path]:
         duration=args.duration, resolution=args.resolution, time_unit=args.time_unit,
         with_poses=not args.no_poses, min_distance=args.min_distance,
         max_distance=args.max_distance, max_tumble_rate=args.max_tumble_rate,
-        min_tumble_rate=args.min_tumble_rate)
+        min_tumble_rate=args.min_tumble_rate,
+        contrast_threshold=tuple(args.contrast_threshold),
+        threshold_sigma=args.threshold_sigma, leak_rate=args.leak_rate,
+        shot_noise_rate=args.shot_noise_rate)
     indices = list(range(args.first_index, args.first_index + args.num_sequences))
     names = [sequence_name(i) for i in indices]
     if args.no_poses:
@@ -152,6 +196,9 @@ def main(argv: list[str] | None = None) -> list[Path]:
         bounds = np.cumsum([0] + split_counts(len(names), args.split))
         splits = {s: names[a:b] for s, a, b in zip(SPLITS, bounds[:-1], bounds[1:])}
 
+    for folder in args.include:
+        for split, listed in included_splits(args.out, folder, list(splits)).items():
+            splits[split] = splits[split] + listed
     args.out.mkdir(parents=True, exist_ok=True)
     write_camera_json(args.out, camera_for_resolution(args.resolution))
     options.body.save(args.out / BODY_FILE)
