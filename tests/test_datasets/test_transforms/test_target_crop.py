@@ -271,6 +271,21 @@ def test_use_gt_centres_on_the_projected_body(make_sample):
     assert without['crop_fallback'] is True
 
 
+def test_busy_window_is_located_on_a_subsample_with_all_events_kept(make_sample):
+    # 80k events (a full-sensor window): located on every 5th, within a pixel or two.
+    rng = np.random.default_rng(4)
+    events = _events(rng, _target(rng, num=70_000), _noise(rng, 10_000, hot_pixels=2))
+    full = _crop(max_locate_events=None)(make_sample(events=dict(events), with_pose=False))
+    fast = _crop()(make_sample(events=dict(events), with_pose=False))
+    (centre, side), (fast_centre, fast_side) = _centre_and_side(full), _centre_and_side(fast)
+    assert np.abs(fast_centre - centre).max() <= 2 and abs(fast_side / side - 1) <= 0.02
+    assert len(fast['events']['x']) == len(full['events']['x']) > 70_000
+    # A window under the bound is located on all its events: the same crop.
+    small = _events(rng, _target(rng, num=8_000), _noise(rng, 2_000))
+    assert (_crop(max_locate_events=10_000)(make_sample(events=dict(small)))['crop_box']
+            == _crop(max_locate_events=None)(make_sample(events=dict(small)))['crop_box'])
+
+
 def test_refuses_misplaced_or_out_of_sensor_samples(make_sample):
     voxel = TRANSFORMS.build(dict(type='EventsToVoxelGrid', input_size=(32, 32)))
     with pytest.raises(ValueError, match=r'RT007\[50\] already has inputs'):
@@ -283,6 +298,8 @@ def test_refuses_misplaced_or_out_of_sensor_samples(make_sample):
         _crop()(sample)
     with pytest.raises(ValueError, match=r'scale_jitter=1\.5'):
         _crop(scale_jitter=1.5)
+    with pytest.raises(ValueError, match=r'max_locate_events=0'):
+        _crop(max_locate_events=0)
 
 
 @pytest.fixture(scope='module')
