@@ -7,9 +7,11 @@ DEMO_DATA := data/demo
 DEMO_CONFIG := configs/keypoint/kpt_voxelcnn-fusion_1xb32-20e_synthetic-crop64.py
 # The demo preset: many short, fast-tumbling trajectories at a small sensor, the most distinct
 # attitudes per CPU-second (800 trajectories × 1 s at 320x180, tumbling at 30-120 deg/s,
-# 8,000 labelled windows; see PRESETS in the generator). The seed picks the data; the number
-# of workers only how fast it is made.
+# 8,000 labelled windows; see PRESETS in the generator), and in its sub-folder full_sensor/
+# SPADES' terms (320 × 0.5 s at 1280x720, tumbling at 2.5-10 deg/s, its own camera.json).
+# The seeds pick the data; the number of workers only how fast it is made.
 DEMO_DATA_ARGS := --preset demo --seed 0 --workers 2
+DEMO_FULL_SENSOR_ARGS := --preset demo-full-sensor --seed 1 --workers 2
 # One BLAS/OpenMP thread per process: the trainer and its DataLoader worker share 2 cores,
 # and oversubscribed OpenMP threads made an iteration 3x slower here.
 DEMO_ENV := OMP_NUM_THREADS=1
@@ -24,11 +26,16 @@ $(PY): setup.cfg pyproject.toml
 	touch $(PY)
 
 # Generate the synthetic set (split files are written last, so test.txt marks a complete
-# set), draw one event window, train on CPU, evaluate on held-out trajectories and print
-# the metrics beside the mean-pose baseline.
+# set; one made before it had a full-sensor part is made again), draw one event window,
+# train on CPU, evaluate on held-out trajectories and print the metrics beside the
+# mean-pose baseline.
 demo: $(PY)
-	@test -f $(DEMO_DATA)/test.txt || $(PY) tools/dataset_converters/generate_synthetic.py \
-		--out $(DEMO_DATA) $(DEMO_DATA_ARGS)
+	@test -f $(DEMO_DATA)/full_sensor/test.txt || $(PY) \
+		tools/dataset_converters/generate_synthetic.py --out $(DEMO_DATA)/full_sensor \
+		$(DEMO_FULL_SENSOR_ARGS)
+	@grep -qs '^full_sensor/' $(DEMO_DATA)/test.txt || $(PY) \
+		tools/dataset_converters/generate_synthetic.py --out $(DEMO_DATA) $(DEMO_DATA_ARGS) \
+		--include full_sensor
 	$(PY) tools/analysis_tools/visualize_events.py $(DEMO_DATA)/RT000.h5 --index 5 \
 		--out $(DEMO_WORK_DIR)/event_window.png
 	$(DEMO_ENV) $(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR)

@@ -21,15 +21,20 @@ model = dict(
               reprojection_px=8.0),
 )
 
+# As the demo: per-window normalised input, event rate varied over a 16x range.
+voxel_grid = dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, log1p=True,
+                  normalize='nonzero_mean', sparse=True)
 train_pipeline = [
+    dict(type='RandomEventDensity', prob=0.5, keep_fraction=(0.125, 2.0),
+         noise_fraction=(0.0, 0.1)),
     dict(type='CropToTarget', shift_jitter=0.05, scale_jitter=0.1),
     dict(type='RandomPolaritySwap', prob=0.3),
-    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, log1p=True, sparse=True),
+    voxel_grid,
     dict(type='PackPoseInputs'),
 ]
 test_pipeline = [
     dict(type='CropToTarget'),
-    dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, log1p=True, sparse=True),
+    voxel_grid,
     dict(type='PackPoseInputs'),
 ]
 train_dataloader = dict(
