@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # The demo config reads data/demo (its data_root); change both together.
 DEMO_DATA := data/demo
-DEMO_CONFIG := configs/keypoint/kpt_voxelcnn-fusion_1xb32-20e_synthetic-crop64.py
+DEMO_CONFIG := configs/keypoint/kpt_voxelcnn-fusion_1xb32-24e_synthetic-crop64.py
 # The demo preset: many short, fast-tumbling trajectories at a small sensor, the most distinct
 # attitudes per CPU-second (800 trajectories × 1 s at 320x180, tumbling at 30-120 deg/s,
 # 8,000 labelled windows; see PRESETS in the generator), and in its sub-folder full_sensor/

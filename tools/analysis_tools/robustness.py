@@ -10,7 +10,7 @@ keep a random sixth of each file's events, as a real sensor's sparser streams wo
 Example (the README's robustness table)::
 
     python tools/analysis_tools/robustness.py \\
-        configs/keypoint/kpt_voxelcnn-fusion_1xb32-20e_synthetic-crop64.py \\
+        configs/keypoint/kpt_voxelcnn-fusion_1xb32-24e_synthetic-crop64.py \\
         $(cat work_dirs/demo/last_checkpoint) --seed 20261205 --workers 2
 """
 import argparse
@@ -63,7 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='generated sets go to <data-dir>/seed<seed>/<set>')
     parser.add_argument('--work-dir', type=Path, default=Path('work_dirs/robustness'))
     parser.add_argument('--workers', type=int, default=2, help='generator processes')
-    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+    parser.add_argument('--cfg-options', nargs='*', default=[], metavar='KEY=VALUE',
                         help='passed on to tools/test.py (the set\'s data_root and split '
                              'win over them)')
     parser.add_argument('--json', type=Path, help='also write the rows to this file')

@@ -12,7 +12,7 @@ _base_ = [
 data_root = 'data/demo/'
 body_model = data_root + 'body.json'
 input_size = (64, 64)
-max_epochs = 20
+max_epochs = 24
 base_lr = 2e-3
 
 model = dict(
