@@ -40,11 +40,12 @@ def test_random_reference_is_the_uniform_rotation_error(tool, synthetic_root):
 
 def test_every_set_is_a_valid_generator_call_or_thins_one(tool, load_tool, tmp_path):
     generator = load_tool('dataset_converters/generate_synthetic.py')
-    for name, (_, flags) in tool.SETS.items():
+    for name, (_, flags, count) in tool.SETS.items():
         if isinstance(flags, str):
             assert not isinstance(tool.SETS[flags][1], str), name
             continue
-        args = generator.parse_args(['--out', str(tmp_path), *flags])
+        args = generator.parse_args(['--out', str(tmp_path), '--num-sequences', str(count),
+                                     *flags])
         # At least 200 windows a set (10 labels a second).
         assert args.num_sequences * round(args.duration * 10) >= 200, name
     assert generator.parse_args(['--out', str(tmp_path), *tool.SETS['spades'][1]]).resolution \

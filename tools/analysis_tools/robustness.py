@@ -26,26 +26,27 @@ from sparkpose.datasets import read_labels, read_split
 from sparkpose.simulation import write_spades_file
 
 TOOLS = Path(__file__).resolve().parents[1]
-DEMO = ['--preset', 'demo', '--num-sequences', '24']
-SLOW = ['--duration', '2', '--num-sequences', '12', '--min-tumble-rate', '2.5',
-        '--max-tumble-rate', '10']
-# name -> (what it tests, generator flags beyond --out/--seed/--split/--workers, or the
-# name of the set whose files it thins).
+DEMO = ['--preset', 'demo']
+SLOW = ['--duration', '2', '--min-tumble-rate', '2.5', '--max-tumble-rate', '10']
+# name -> (what it tests, generator flags beyond --out/--seed/--split/--workers/
+# --num-sequences, trajectories at --scale 1 (240 windows), or the name of the set whose
+# files it thins).
 SETS = {
-    'demo': ('demo conditions: 320x180, 30-120 deg/s', DEMO),
-    'demo-slow': ('320x180, slow tumble 2.5-10 deg/s', ['--preset', 'demo', *SLOW]),
-    'mid-fast': ('640x360, 30-120 deg/s', [*DEMO, '--resolution', '640x360']),
-    'full-fast': ('1280x720, 30-120 deg/s', [*DEMO, '--resolution', '1280x720']),
-    'spades': ("SPADES' terms: 1280x720, 2.5-10 deg/s",
-               ['--resolution', '1280x720', *SLOW]),
+    'demo': ('demo conditions: 320x180, 30-120 deg/s', DEMO, 24),
+    'demo-slow': ('320x180, slow tumble 2.5-10 deg/s', [*DEMO, *SLOW], 12),
+    'mid-fast': ('640x360, 30-120 deg/s', [*DEMO, '--resolution', '640x360'], 24),
+    'full-fast': ('1280x720, 30-120 deg/s', [*DEMO, '--resolution', '1280x720'], 24),
+    'spades': ("SPADES' terms: 1280x720, 2.5-10 deg/s", ['--resolution', '1280x720', *SLOW],
+               12),
     'contrast-x0.5': ('demo, contrast thresholds 0.1-0.15 (~2x the events)',
-                      [*DEMO, '--contrast-threshold', '0.1', '0.15']),
+                      [*DEMO, '--contrast-threshold', '0.1', '0.15'], 24),
     'contrast-x2': ('demo, contrast thresholds 0.4-0.6 (~1/2 the events)',
-                    [*DEMO, '--contrast-threshold', '0.4', '0.6']),
+                    [*DEMO, '--contrast-threshold', '0.4', '0.6'], 24),
     'noise-x5': ('demo, leak and shot noise x5',
-                 [*DEMO, '--leak-rate', '0.5', '--shot-noise-rate', '0.25']),
-    'demo-thin6': ('the demo set, a random sixth of the events kept', 'demo'),
-    'spades-thin6': ("the SPADES' terms set, a random sixth of the events kept", 'spades'),
+                 [*DEMO, '--leak-rate', '0.5', '--shot-noise-rate', '0.25'], 24),
+    'demo-thin6': ('the demo set, a random sixth of the events kept', 'demo', None),
+    'spades-thin6': ("the SPADES' terms set, a random sixth of the events kept", 'spades',
+                     None),
 }
 THIN_KEEP = 1 / 6
 REFERENCE_DRAWS = 20  # random rotations per window: the reference is stable to ~1 deg
@@ -59,8 +60,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='generator seed of every set (use one no config or test uses)')
     parser.add_argument('--sets', nargs='+', choices=sorted(SETS), default=list(SETS),
                         help='which sets (default: all)')
+    parser.add_argument('--scale', type=int, default=1,
+                        help='trajectories per set times this (1: 240 windows a set; a '
+                             "median over 24 trajectories moves by ~2 deg between seeds)")
     parser.add_argument('--data-dir', type=Path, default=Path('data/robustness'),
-                        help='generated sets go to <data-dir>/seed<seed>/<set>')
+                        help='generated sets go to <data-dir>/seed<seed>[x<scale>]/<set>')
     parser.add_argument('--work-dir', type=Path, default=Path('work_dirs/robustness'))
     parser.add_argument('--workers', type=int, default=2, help='generator processes')
     parser.add_argument('--cfg-options', nargs='*', default=[], metavar='KEY=VALUE',
@@ -71,6 +75,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='generate the sets and stop (then evaluate checkpoints in '
                              'parallel without racing to make them)')
     return parser.parse_args(argv)
+
+
+def set_folder(args: argparse.Namespace) -> str:
+    """``seed<seed>``, with ``x<scale>`` for scaled sets."""
+    return f'seed{args.seed}' + (f'x{args.scale}' if args.scale > 1 else '')
 
 
 def run(command: list[str], log: Path) -> None:
@@ -86,13 +95,14 @@ def make_set(name: str, root: Path, args: argparse.Namespace) -> Path:
     out = root / name
     if (out / 'test.txt').is_file():
         return out
-    flags = SETS[name][1]
+    _, flags, count = SETS[name]
     if isinstance(flags, str):
         thin_copy(make_set(flags, root, args), out, THIN_KEEP, args.seed)
     else:
         run([sys.executable, str(TOOLS / 'dataset_converters' / 'generate_synthetic.py'),
              '--out', str(out), '--seed', str(args.seed), '--split', '0', '0', '1',
-             '--workers', str(args.workers), *flags], root / f'{name}.generate.log')
+             '--workers', str(args.workers), '--num-sequences', str(count * args.scale),
+             *flags], root / f'{name}.generate.log')
     return out
 
 
@@ -117,7 +127,7 @@ def thin_copy(source: Path, out: Path, keep: float, seed: int) -> None:
 
 def evaluate(name: str, data: Path, args: argparse.Namespace) -> dict:
     """``tools/test.py`` on a set's test split; its metrics, prefix dropped."""
-    work_dir = args.work_dir / f'seed{args.seed}' / name
+    work_dir = args.work_dir / set_folder(args) / name
     options = [*args.cfg_options, f'test_dataloader.dataset.data_root={data}/',
                'test_dataloader.dataset.split=test.txt']
     run([sys.executable, str(TOOLS / 'test.py'), args.config, args.checkpoint,
@@ -140,14 +150,14 @@ def random_reference(data: Path) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> list[dict]:
     args = parse_args(argv)
-    root = args.data_dir / f'seed{args.seed}'
+    root = args.data_dir / set_folder(args)
     if args.prepare_only:
         for name in args.sets:
             print(f'{name}: {make_set(name, root, args)}', flush=True)
         return []
     header = ['set', 'windows', 'rot median / mean (deg)', 'rot mod sym median (deg)',
               'rot < 30 deg', 'pos median (m)', 'PnP success', 'random rot median / mean']
-    print(f'{Path(args.checkpoint).name} on sets of seed {args.seed}\n'
+    print(f'{Path(args.checkpoint).name} on sets of seed {args.seed}, scale {args.scale}\n'
           f'| {" | ".join(header)} |\n|{"---|" * len(header)}', flush=True)
     rows = []
     for name in args.sets:
