@@ -55,15 +55,3 @@ def check_config_keys(cfg: Mapping | Config, option_keys: Iterable[str] = ()) ->
                 where = '.'.join(parts[:depth + 1])
                 raise KeyError(f'--cfg-options {dotted}: {where} has no key {leaf!r}; '
                                f'did you mean {where}.{guess}?')
-
-
-def check_dataloader_sizes(cfg: Mapping | Config) -> None:
-    """Raise, naming the key, for a batch size below 1 or a negative number of workers
-    (torch would refuse them later without saying which config key holds them)."""
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        settings = cfg.get(loader) or {}
-        for key, low in (('batch_size', 1), ('num_workers', 0)):
-            value = settings.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or value < low):
-                raise ValueError(f'{loader}.{key}={value!r}: expected an integer >= {low}')

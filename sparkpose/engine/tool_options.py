@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from mmengine.config import Config, DictAction
 
-from .config_checks import check_config_keys, check_dataloader_sizes
+from .config_checks import check_config_keys
 from .data_root_options import check_parse_time_overrides, point_at_data_root
 
 
@@ -58,7 +58,6 @@ def apply_common_options(cfg: Config, config_path: str, cfg_options: Mapping | N
         point_at_data_root(cfg, data_root)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    check_dataloader_sizes(cfg)
     cfg.launcher = launcher
     if verbose:
         cfg.log_level = 'DEBUG'

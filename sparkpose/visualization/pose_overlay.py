@@ -108,19 +108,6 @@ def render_pose_sample(inputs: np.ndarray | torch.Tensor, data_sample: PoseDataS
         caption += (f'  e_t {float(position_error(pred_t, gt_t)):.3f} m'
                     f'  e_q {float(rotation_error_deg(pred_q, gt_q)):.1f} deg')
     canvas = Image.fromarray(image)
-    draw = ImageDraw.Draw(canvas)
-    draw.text((4, 2), caption, fill=TEXT_COLOR, font=_fitting_font(draw, caption, 6 * k,
-                                                                  canvas.width - 8))
+    ImageDraw.Draw(canvas).text((4, 2), caption, fill=TEXT_COLOR,
+                                font=ImageFont.load_default(size=max(10, 6 * k)))
     return np.asarray(canvas)
-
-
-def _fitting_font(draw: ImageDraw.ImageDraw, text: str, size: int,
-                  width: int) -> ImageFont.ImageFont:
-    """The default font at ``size`` px, or smaller (down to 8 px) so ``text`` fits ``width``."""
-    size = max(10, size)
-    font = ImageFont.load_default(size=size)
-    length = draw.textlength(text, font=font)
-    if length > width:
-        size = max(8, int(size * width / length))
-        font = ImageFont.load_default(size=size)
-    return font

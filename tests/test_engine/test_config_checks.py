@@ -3,7 +3,6 @@ import pytest
 from mmengine.config import Config
 
 from sparkpose.engine import check_config_keys
-from sparkpose.engine.config_checks import check_dataloader_sizes
 
 
 def test_helper_variables_and_runner_keys_pass():
@@ -23,15 +22,3 @@ def test_misspelt_override_is_named():
         check_config_keys(cfg, ['train_cfg.max_epoch'])
     with pytest.raises(KeyError, match="'randomnes' is unknown; did you mean 'randomness'"):
         check_config_keys(cfg, ['randomnes.seed'])
-
-
-@pytest.mark.parametrize('loader, key, value', [('train_dataloader', 'batch_size', -4),
-                                                ('val_dataloader', 'batch_size', 0),
-                                                ('test_dataloader', 'num_workers', -1),
-                                                ('train_dataloader', 'batch_size', 2.5)])
-def test_impossible_dataloader_sizes_name_their_key(loader, key, value):
-    cfg = Config({loader: dict(batch_size=8, num_workers=1)})
-    check_dataloader_sizes(cfg)
-    cfg[loader][key] = value
-    with pytest.raises(ValueError, match=rf'{loader}\.{key}={value}: expected an integer'):
-        check_dataloader_sizes(cfg)

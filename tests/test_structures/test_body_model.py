@@ -1,10 +1,8 @@
 import itertools
-import json
 
 import numpy as np
-import pytest
 
-from sparkpose.structures import load_body_model, mirror_symmetric, proba2_like
+from sparkpose.structures import mirror_symmetric, proba2_like
 
 
 def _box_set(body, transform=None):
@@ -58,13 +56,3 @@ def test_proba2_like_has_no_symmetry():
     # The test can fail: the symmetric body has more than the identity.
     sym = mirror_symmetric()
     assert sum(_box_set(sym, m) == _box_set(sym) for m in _signed_permutations()) > 1
-
-
-def test_keypoints_of_two_coordinates_are_named_as_such(tmp_path):
-    data = json.loads(json.dumps(proba2_like().to_dict()))
-    data['keypoints'] = {f'k{i}': [0.1 * i, 0.2] for i in range(12)}
-    path = tmp_path / 'body.json'
-    path.write_text(json.dumps(data))
-    with pytest.raises(ValueError, match=r'body.json: not a valid body model: .*keypoints must '
-                                         r'be \(K, 3\) .*shape \(12, 2\)'):
-        load_body_model(str(path))

@@ -102,16 +102,3 @@ def test_render_prediction_and_caption():
     caption_width = [np.nonzero(np.all(img[:20] < 100, axis=2).any(0))[0].max()
                      for img in (picture, without_gt)]
     assert caption_width[0] > caption_width[1] + 40
-
-
-def test_caption_fits_the_picture_of_a_64_px_crop():
-    # A 64x64 input drawn at 512 px (k = 8): the caption with both errors stays inside.
-    k_crop = np.array([[60.0, 0, 32], [0, 60.0, 32], [0, 0, 1]])
-    sample = PoseDataSample(metainfo=dict(seq_id='RT123', label_index=7,
-                                          cam_K=k_crop, input_size=(64, 64)))
-    sample.gt_t, sample.gt_q = GT_T, GT_Q / GT_Q.norm()
-    sample.pred_t, sample.pred_q = GT_T + 0.5, GT_Q / GT_Q.norm()
-    picture = render_pose_sample(np.zeros((10, 64, 64), np.float32), sample, min_size=512)
-    assert picture.shape == (512, 512, 3)
-    text_cols = np.nonzero(np.all(picture[:60] < 100, axis=2).any(0))[0]
-    assert 200 < text_cols.max() < 512 - 4

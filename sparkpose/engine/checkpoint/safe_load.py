@@ -107,9 +107,8 @@ def _pickle_globals(path: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _rejection(path: str, message: str) -> str | None:
-    """What was rejected, from torch's weights-only error or else the file's globals; None
-    when the file names nothing to reject, so it is damaged rather than unsafe."""
+def _rejection(path: str, message: str) -> str:
+    """What was rejected, from torch's weights-only error or else the file's globals."""
     found = re.search(r'GLOBAL (\S+)', message)
     if found:
         return f'it references {found.group(1)}, which is not on the allow-list'
@@ -120,7 +119,7 @@ def _rejection(path: str, message: str) -> str | None:
     names = _pickle_globals(path)
     if names:
         return f'it is not a weights-only pickle (it references {", ".join(names)})'
-    return None
+    return message.strip().splitlines()[-1]
 
 
 def load_checkpoint_safely(filename: str, map_location: Any = None) -> Any:
@@ -152,15 +151,8 @@ def load_checkpoint_safely(filename: str, map_location: Any = None) -> Any:
         with safe_checkpoint_globals():
             return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
-        reason = _rejection(path, str(error))
-        if reason is None:  # e.g. random bytes: no pickle, no zip archive
-            detail = re.search(r'WeightsUnpickler error:\s*(.+)', str(error))
-            raise RuntimeError(f'{path}: not a readable checkpoint (damaged, or not a '
-                               f'checkpoint file; the unpickler met '
-                               f'{detail.group(1).strip() if detail else "unknown data"})'
-                               ) from None
         raise UnsafeCheckpointError(
-            f'{path}: refused to load this checkpoint: {reason}. Loading '
+            f'{path}: refused to load this checkpoint: {_rejection(path, str(error))}. Loading '
             'a checkpoint never runs code from the file; only tensors, plain Python values, '
             'numpy arrays and mmengine HistoryBuffers are allowed.') from None
     except (RuntimeError, OSError, EOFError, ValueError) as error:
