@@ -1,10 +1,7 @@
-import json
-
 import numpy as np
 import pytest
 from PIL import Image
 
-from sparkpose.structures import BODY_FILE
 from sparkpose.visualization import OFF_COLOR, ON_COLOR, OUTLINE_COLOR
 
 
@@ -38,27 +35,3 @@ def test_bad_index_and_missing_file_are_reported(visualize_events, synthetic_roo
                                '--out', str(tmp_path / 'x.png')])
     with pytest.raises(SystemExit, match='no such trajectory file'):
         visualize_events.main([str(synthetic_root / 'RT999.h5'), '--out', str(tmp_path / 'x.png')])
-
-
-def test_the_body_beside_the_file_is_drawn(visualize_events, synthetic_root, tmp_path, capsys):
-    # The same window beside a body twice the size: a larger outline.
-    folder = tmp_path / 'other_body'
-    folder.mkdir()
-    for name in ('RT000.h5', 'camera.json'):
-        (folder / name).symlink_to(synthetic_root / name)
-    body = json.loads((synthetic_root / BODY_FILE).read_text())
-    for box in body['boxes']:
-        box['center'] = [2 * v for v in box['center']]
-        box['size'] = [2 * v for v in box['size']]
-    (folder / BODY_FILE).write_text(json.dumps(body))
-
-    def outline_extent(path):
-        image = np.asarray(Image.open(visualize_events.main([
-            str(path), '--index', '3', '--out', str(tmp_path / f'{path.parent.name}.png')])))
-        outline = np.argwhere(np.all(image == np.asarray(OUTLINE_COLOR, np.uint8), axis=-1))
-        return np.ptp(outline, axis=0).max()
-
-    assert outline_extent(folder / 'RT000.h5') > 1.6 * outline_extent(synthetic_root / 'RT000.h5')
-    (folder / BODY_FILE).unlink()
-    outline_extent(folder / 'RT000.h5')
-    assert "drawing the generator's default body" in capsys.readouterr().out

@@ -1,8 +1,5 @@
 """Draw one event window with its labelled pose: ON red, OFF blue, body outline and axes.
 
-The outline is the body model beside the file (``body.json`` in its folder, else
-``--body-model``); without either, the generator's default body is drawn and said so.
-
 Example::
 
     python tools/analysis_tools/visualize_events.py data/demo/RT000.h5 --index 10 \\
@@ -15,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from sparkpose.datasets import SPADESDataset
-from sparkpose.structures import BODY_FILE, BodyModel, load_body_model, quaternion_to_matrix
+from sparkpose.structures import quaternion_to_matrix
 from sparkpose.visualization import draw_pose, events_to_rgb
 
 
@@ -28,21 +25,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--time-unit', choices=('auto', '100us', 'us'), default='auto')
     parser.add_argument('--camera', default='camera.json',
                         help='camera file, relative to the trajectory file\'s directory')
-    parser.add_argument('--body-model', type=Path,
-                        help='body.json to draw (default: the one beside the file)')
     parser.add_argument('--out', type=Path, required=True, help='output PNG')
     return parser.parse_args(argv)
 
 
-def render_window(sample: dict, body: BodyModel | None = None) -> np.ndarray:
-    """RGB image of one dataset sample's events, with its ground-truth pose if it has one
-    (the outline of ``body``; the default body when None)."""
+def render_window(sample: dict) -> np.ndarray:
+    """RGB image of one dataset sample's events, with its ground-truth pose if it has one."""
     events = sample['events']
     image = events_to_rgb(events['x'], events['y'], events['p'], sample['sensor_size'])
     if 'gt_q' in sample:
         import torch
         rotation = quaternion_to_matrix(torch.as_tensor(sample['gt_q'])).numpy()
-        image = draw_pose(image, rotation, sample['gt_t'], sample['cam_K'], body=body, width=2)
+        image = draw_pose(image, rotation, sample['gt_t'], sample['cam_K'], width=2)
     return image
 
 
@@ -57,16 +51,8 @@ def main(argv: list[str] | None = None) -> Path:
     if not 0 <= args.index < len(dataset):
         raise SystemExit(f'{args.file}: --index {args.index} outside the {len(dataset)} labels')
     sample = dataset[args.index]
-    body_path = args.body_model or args.file.parent / BODY_FILE
-    if body_path.is_file():
-        body = load_body_model(str(body_path))
-    elif args.body_model:
-        raise SystemExit(f'--body-model {args.body_model}: no such file')
-    else:
-        body = None
-        print(f'{body_path} not found: drawing the generator\'s default body')
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(render_window(sample, body)).save(args.out)
+    Image.fromarray(render_window(sample)).save(args.out)
     print(f'{args.out}: {sample["seq_id"]} label {args.index}, '
           f'{len(sample["events"]["x"])} events in the window')
     return args.out
