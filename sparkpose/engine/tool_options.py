@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from mmengine.config import Config, DictAction
 
 from .config_checks import check_config_keys
-from .data_root_options import check_parse_time_overrides, point_at_data_root
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, example_option: str) -> None:
@@ -19,9 +18,6 @@ def add_common_arguments(parser: argparse.ArgumentParser, example_option: str) -
     """
     parser.add_argument('--work-dir', help='where to save logs, checkpoints and metrics '
                         '(default: work_dirs/<config name>)')
-    parser.add_argument('--data-root', metavar='DIR',
-                        help='point every dataset of the config at DIR, and every body_model '
-                        '(head, losses, metrics, hooks) at DIR/body.json where it exists')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
                         help=f'override config settings, e.g. {example_option}')
     parser.add_argument('--verbose', action='store_true',
@@ -42,20 +38,15 @@ def parse_tool_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
 
 
 def apply_common_options(cfg: Config, config_path: str, cfg_options: Mapping | None,
-                         launcher: str, work_dir: str | None, verbose: bool = False,
-                         data_root: str | None = None) -> Config:
+                         launcher: str, work_dir: str | None, verbose: bool = False) -> Config:
     """Apply the options ``tools/train.py`` and ``tools/test.py`` share, typos refused.
 
-    ``--data-root`` points the datasets and body models at a folder; ``--cfg-options``
-    are checked (typos, and names only read while the file is parsed) and merged after it;
-    the launcher is recorded and the work dir set (default ``work_dirs/<config name>``, as
-    in mmpose/mmdet). ``verbose`` sets ``log_level='DEBUG'``, which also prints the
-    environment, config and hook order that the console otherwise leaves to the log file.
+    ``--cfg-options`` are checked and merged, the launcher recorded, and the work dir set
+    (default ``work_dirs/<config name>``, as in mmpose/mmdet). ``verbose`` sets
+    ``log_level='DEBUG'``, which also prints the environment, config and hook order that
+    the console otherwise leaves to the log file.
     """
     check_config_keys(cfg, cfg_options or ())
-    check_parse_time_overrides(cfg, cfg_options or ())
-    if data_root:
-        point_at_data_root(cfg, data_root)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.launcher = launcher
