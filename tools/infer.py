@@ -12,10 +12,7 @@ With ``--template`` the template's header, ids and order are kept exactly: rows 
 ask for are left out, and rows it asks for that the data cannot give are an error naming
 them. Every input file is checked first, as ``check_dataset.py`` does; a bad file stops the
 run before any model work (``--skip-bad``: its rows are left out and it is listed).
-Each file's poses are filtered as one trajectory by default (symmetric copies resolved,
-wrong and missing windows filled from their neighbours, smoothed on SO(3); ``--causal``
-with past windows only, ``--no-sequence-filter`` per window). Nothing is written if any row
-is missing or not finite.
+Nothing is written if any row is missing or not finite.
 """
 import argparse
 import csv
@@ -27,7 +24,7 @@ import numpy as np
 from mmengine.config import Config
 from tqdm import tqdm
 
-from sparkpose.apis import SequenceFilterConfig, inference_sequence, init_model
+from sparkpose.apis import inference_sequence, init_model
 from sparkpose.datasets import SPADES_CAMERA, load_camera
 from sparkpose.datasets.file_checks import FileReport, check_file, format_table
 
@@ -46,12 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='leave out files that fail the check (listed) instead of stopping')
     parser.add_argument('--zip', action='store_true', help='also write submission.zip')
     parser.add_argument('--time-unit', choices=('auto', '100us', 'us'), default='auto')
-    parser.add_argument('--no-sequence-filter', action='store_true',
-                        help='write per-window poses instead of filtering each file as one '
-                             'trajectory (symmetric copies, wrong and missing windows)')
-    parser.add_argument('--causal', action='store_true',
-                        help='filter with past windows only (on-board), not both directions')
-    parser.add_argument('--smoothing', type=int, help='odd moving-average window')
+    parser.add_argument('--smoothing', type=int, help='odd temporal smoothing window')
     parser.add_argument('--flip-tta', action='store_true',
                         help='also predict the mirrored input and merge (model.test_cfg.flip_test)')
     parser.add_argument('--device', default='cpu')
@@ -118,13 +110,10 @@ def order_rows(rows: dict[str, list], template_ids: list[str] | None,
 def predict_rows(model, files: list[Path], args: argparse.Namespace,
                  failed: list[str]) -> dict[str, list]:
     """``{id: [id, Tx, ..., Qw]}`` for every label with a full window of ``files``."""
-    sequence_filter = None if args.no_sequence_filter else SequenceFilterConfig(
-        mode='causal' if args.causal else 'offline')
     rows = {}
     for path in tqdm(files, desc='sequences', unit='seq'):
         try:
-            poses = inference_sequence(model, path, args.time_unit, smoothing=args.smoothing,
-                                       sequence_filter=sequence_filter)
+            poses = inference_sequence(model, path, args.time_unit, smoothing=args.smoothing)
         except (OSError, ValueError) as err:  # a file damaged after the check
             if not args.skip_bad:
                 raise SystemExit(f'{path}: {err}') from None

@@ -16,10 +16,8 @@ from sparkpose.engine import (
     load_checkpoint_safely,
 )
 from sparkpose.registry import MODELS
-from sparkpose.structures import load_body_model
 
 from .pose_smoothing import smooth_pose_sequence
-from .sequence_filter import SequenceFilterConfig, filter_sequence
 
 
 @dataclass
@@ -35,9 +33,6 @@ class SequencePoses:
         full_window: ``(N,)`` whether the label's window lies after the file's time origin
             (the challenge asks no pose for a label with no full window before it, such
             as one at time 0).
-        estimated: ``(N,)`` whether the window's pose is the model's own estimate (False:
-            a fallback, e.g. where PnP failed); after the sequence filter, whether it
-            survived it (the others are filled from their neighbours).
     """
 
     seq_id: str
@@ -46,7 +41,6 @@ class SequencePoses:
     t: np.ndarray
     q: np.ndarray
     full_window: np.ndarray
-    estimated: np.ndarray
 
 
 def init_model(config: str | Path | Config, checkpoint: str | Path | None = None,
@@ -76,9 +70,8 @@ def init_model(config: str | Path | Config, checkpoint: str | Path | None = None
 
 
 def _predict_dataset(model: torch.nn.Module, dataset: SPADESDataset, batch_size: int
-                     ) -> tuple[np.ndarray, ...]:
-    """Label indices, timestamps, ``t``, ``q`` and whether the pose is the model's own
-    estimate (``pnp_ok`` of a keypoint head; True for direct regression), per sample."""
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Label indices, timestamps, ``t`` and ``q`` for every sample of ``dataset``."""
     rows = []
     with torch.no_grad():
         for start in range(0, len(dataset), batch_size):
@@ -87,18 +80,15 @@ def _predict_dataset(model: torch.nn.Module, dataset: SPADESDataset, batch_size:
             for sample in model.test_step(batch):
                 rows.append((sample.label_index, sample.timestamp,
                              sample.pred_t.double().cpu().numpy(),
-                             sample.pred_q.double().cpu().numpy(),
-                             bool(sample.get('pnp_ok', True))))
+                             sample.pred_q.double().cpu().numpy()))
     rows.sort(key=lambda row: row[0])
-    index, stamps, t, q, estimated = zip(*rows) if rows else ((), (), (), (), ())
+    index, stamps, t, q = zip(*rows) if rows else ((), (), (), ())
     return (np.asarray(index, np.int64), np.asarray(stamps, np.int64),
-            np.asarray(t).reshape(-1, 3), np.asarray(q).reshape(-1, 4),
-            np.asarray(estimated, bool))
+            np.asarray(t).reshape(-1, 3), np.asarray(q).reshape(-1, 4))
 
 
 def inference_sequence(model: torch.nn.Module, h5_path: str | Path, time_unit: str = 'auto',
-                       batch_size: int = 32, smoothing: int | None = None,
-                       sequence_filter: SequenceFilterConfig | None = None) -> SequencePoses:
+                       batch_size: int = 32, smoothing: int | None = None) -> SequencePoses:
     """Predict the pose at every label timestamp of one SPADES file.
 
     Works on test files (label timestamps, no poses) and on 1 µs files; the window and the
@@ -111,11 +101,7 @@ def inference_sequence(model: torch.nn.Module, h5_path: str | Path, time_unit: s
         h5_path: Trajectory file; ``camera.json`` is read from its folder if present.
         time_unit: ``'auto'``, ``'100us'`` or ``'us'``.
         batch_size: Windows per forward pass.
-        smoothing: Odd window (labels) of a moving average of the poses; ``None`` for none.
-        sequence_filter: Filter the file's poses as one trajectory
-            (:func:`~sparkpose.apis.sequence_filter.filter_sequence`, with the symmetries
-            of the body model the config's ``test_evaluator`` names, identity only
-            without one); ``None`` for per-window poses.
+        smoothing: Odd window (labels) of the temporal smoothing; ``None`` for none.
     """
     path = Path(h5_path)
     dataset_cfg = model.cfg.test_dataloader.dataset
@@ -127,21 +113,11 @@ def inference_sequence(model: torch.nn.Module, h5_path: str | Path, time_unit: s
         camera_file=dataset_cfg.get('camera_file', 'camera.json'),
         pipeline=[dict(step) for step in dataset_cfg.pipeline], test_mode=True,
         index_cache_dir=None)
-    index, stamps, t, q, estimated = _predict_dataset(model, dataset, batch_size)
-    if sequence_filter is not None:
-        t, q, estimated = filter_sequence(t, q, estimated, _symmetries(model.cfg),
-                                          sequence_filter)
+    index, stamps, t, q = _predict_dataset(model, dataset, batch_size)
     t, q = torch.from_numpy(t), torch.from_numpy(q)
     if smoothing and smoothing > 1:
         t, q = smooth_pose_sequence(t, q, window=smoothing)
     window_start = {info['label_index']: info['window_us'][0] for info in
                     map(dataset.get_data_info, range(len(dataset)))}
     full = np.array([window_start[i] >= 0 for i in index.tolist()], dtype=bool)
-    return SequencePoses(path.stem, index, stamps, t.numpy(), q.numpy(), full, estimated)
-
-
-def _symmetries(cfg: Config) -> np.ndarray:
-    """The body symmetries of the config's test metric, or the identity alone."""
-    body_model = (cfg.get('test_evaluator') or {}).get('body_model')
-    return (np.asarray(load_body_model(body_model).symmetries) if body_model
-            else np.eye(3)[None])
+    return SequencePoses(path.stem, index, stamps, t.numpy(), q.numpy(), full)

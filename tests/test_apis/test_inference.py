@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from sparkpose.apis import SequenceFilterConfig, inference_sequence, init_model
+from sparkpose.apis import inference_sequence, init_model
 
 CONFIG = (Path(__file__).resolve().parents[2] / 'configs' / 'voxelcnn'
           / 'rot6d_voxelcnn_1xb32-30e_synthetic-128x128.py')
@@ -57,17 +57,3 @@ def test_flip_test_from_the_model_test_cfg(synthetic_root):
     flipped, plain = inference_sequence(flip_model, path), inference_sequence(plain_model, path)
     assert np.isfinite(flipped.t).all()
     assert np.abs(flipped.t - plain.t).max() > 1e-6
-
-
-def test_sequence_filter_on_a_file(model, synthetic_root):
-    path = synthetic_root / 'RT000.h5'
-    raw = inference_sequence(model, path)
-    assert raw.estimated.all() and raw.full_window.all()  # direct regression: no fallback
-    offline = inference_sequence(model, path, sequence_filter=SequenceFilterConfig())
-    causal = inference_sequence(model, path,
-                                sequence_filter=SequenceFilterConfig(mode='causal'))
-    for poses in (offline, causal):
-        assert poses.q.shape == raw.q.shape and np.isfinite(poses.t).all()
-        np.testing.assert_allclose(np.linalg.norm(poses.q, axis=1), 1.0, atol=1e-6)
-    # Causal: the first window is the model's own estimate (no past to filter it with).
-    np.testing.assert_allclose(causal.q[0], raw.q[0], atol=1e-6)

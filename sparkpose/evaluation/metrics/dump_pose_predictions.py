@@ -17,10 +17,8 @@ POSE_COLUMNS = ('Tx', 'Ty', 'Tz', 'Qx', 'Qy', 'Qz', 'Qw')
 class DumpPosePredictions(BaseMetric):
     """Dump predictions to ``out_file``, one row per sample, sorted by (seq_id, label_index).
 
-    Columns: ``id,timestamp,Tx,Ty,Tz,Qx,Qy,Qz,Qw`` (metres; scalar-last quaternion),
-    ``estimated`` (1 for the model's own estimate, 0 for a fallback pose: a keypoint head's
-    ``pnp_ok``), plus ``gt_Tx … gt_Qw`` when any sample has ground truth (empty where a
-    sample has none).
+    Columns: ``id,timestamp,Tx,Ty,Tz,Qx,Qy,Qz,Qw`` (metres; scalar-last quaternion), plus
+    ``gt_Tx … gt_Qw`` when any sample has ground truth (empty where a sample has none).
     ``id`` is ``f'{seq_id}_{label_index:03d}'`` (e.g. ``RT901_001``); ``timestamp`` is the
     label timestamp in the file's own ticks. Like mmdet's ``DumpDetResults``, it computes
     no metric.
@@ -52,13 +50,12 @@ class DumpPosePredictions(BaseMetric):
                 seq_id=str(sample.get('seq_id')), label_index=int(sample.get('label_index')),
                 timestamp=int(sample.get('timestamp')),
                 pose=[*to_numpy(sample.get('pred_t')), *to_numpy(sample.get('pred_q'))],
-                estimated=int(bool(sample.get('pnp_ok', True))),
                 gt=None if gt_t is None or gt_q is None else [*gt_t, *gt_q]))
 
     def compute_metrics(self, results: list[dict]) -> dict:
         """Write the CSV; returns ``{}``."""
         with_gt = any(r['gt'] is not None for r in results)
-        header = ['id', 'timestamp', *POSE_COLUMNS, 'estimated']
+        header = ['id', 'timestamp', *POSE_COLUMNS]
         if with_gt:
             header += [f'gt_{name}' for name in POSE_COLUMNS]
         path = Path(self.out_file)
@@ -68,7 +65,7 @@ class DumpPosePredictions(BaseMetric):
             writer.writerow(header)
             for r in sorted(results, key=lambda r: (r['seq_id'], r['label_index'])):
                 row = [f'{r["seq_id"]}_{r["label_index"]:03d}', r['timestamp'],
-                       *(f'{v:.9g}' for v in r['pose']), r['estimated']]
+                       *(f'{v:.9g}' for v in r['pose'])]
                 if with_gt:
                     row += ([f'{v:.9g}' for v in r['gt']] if r['gt'] is not None
                             else [''] * len(POSE_COLUMNS))
