@@ -30,9 +30,6 @@ class SequencePoses:
         timestamp: ``(N,)`` label timestamps in the file's own ticks.
         t: ``(N, 3)`` translations (m).
         q: ``(N, 4)`` canonical scalar-last quaternions.
-        full_window: ``(N,)`` whether the label's window lies after the file's time origin
-            (the challenge asks no pose for a label with no full window before it, such
-            as one at time 0).
     """
 
     seq_id: str
@@ -40,7 +37,6 @@ class SequencePoses:
     timestamp: np.ndarray
     t: np.ndarray
     q: np.ndarray
-    full_window: np.ndarray
 
 
 def init_model(config: str | Path | Config, checkpoint: str | Path | None = None,
@@ -117,7 +113,4 @@ def inference_sequence(model: torch.nn.Module, h5_path: str | Path, time_unit: s
     t, q = torch.from_numpy(t), torch.from_numpy(q)
     if smoothing and smoothing > 1:
         t, q = smooth_pose_sequence(t, q, window=smoothing)
-    window_start = {info['label_index']: info['window_us'][0] for info in
-                    map(dataset.get_data_info, range(len(dataset)))}
-    full = np.array([window_start[i] >= 0 for i in index.tolist()], dtype=bool)
-    return SequencePoses(path.stem, index, stamps, t.numpy(), q.numpy(), full)
+    return SequencePoses(path.stem, index, stamps, t.numpy(), q.numpy())

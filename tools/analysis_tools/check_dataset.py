@@ -15,9 +15,52 @@ import glob
 import os.path as osp
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from sparkpose.datasets import SPADES_CAMERA, load_camera, read_split
-from sparkpose.datasets.file_checks import FileReport, check_file, format_table
+import numpy as np
+
+from sparkpose.datasets import SPADES_CAMERA, SPADESSequence, load_camera, read_split
+from sparkpose.datasets.time_units import LABEL_PERIOD_US
+
+GAP_FACTOR = 1.5  # a label spacing above 1.5x the nominal 100 ms is reported as a gap
+
+
+@dataclass
+class FileReport:
+    """One row of the table: a file, the splits listing it and what was found."""
+
+    name: str
+    splits: list[str]
+    unusable: str = ''
+    unit: str = ''
+    labels: int = 0
+    pose: bool = False
+    events_per_window: tuple[int, int, int] | None = None  # min, median, max
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_file(path: str, report: FileReport, sensor_size: tuple[int, int],
+               time_unit: str, window_ms: float) -> None:
+    """Validate ``path`` as :class:`SPADESSequence` does and fill ``report``."""
+    try:
+        seq = SPADESSequence(path, time_unit=time_unit, sensor_size=sensor_size,
+                             window_ms=window_ms)
+    except (OSError, ValueError) as err:  # SPADESFormatError is a ValueError
+        report.unusable = str(err).removeprefix(f'{path}: ')
+        return
+    counts = np.diff(seq.event_slices, axis=1)[:, 0]
+    report.unit, report.labels, report.pose = seq.time_unit, len(seq), seq.has_pose
+    report.events_per_window = (int(counts.min()), int(np.median(counts)), int(counts.max()))
+    empty = int((counts == 0).sum())
+    if empty:
+        report.warnings.append(f'{empty} empty window(s), first at label '
+                               f'{int(np.flatnonzero(counts == 0)[0])}')
+    spacing = np.diff(seq.timestamps_us)
+    if spacing.size and spacing.max() > GAP_FACTOR * LABEL_PERIOD_US:
+        i = int(spacing.argmax())
+        report.warnings.append(f'{(spacing > GAP_FACTOR * LABEL_PERIOD_US).sum()} gap(s) '
+                               f'between labels, largest {spacing[i] / 1000:.0f} ms after '
+                               f'label {i}')
 
 
 def list_files(data_root: str, splits: Sequence[str] | None,
@@ -39,6 +82,23 @@ def list_files(data_root: str, splits: Sequence[str] | None,
         for path in sorted(glob.glob(osp.join(data_root, '*.h5'))):
             files[osp.splitext(osp.basename(path))[0]] = ['-']
     return files
+
+
+def format_table(reports: list[FileReport]) -> str:
+    """The reports as an aligned text table, one line per file."""
+    header = ('file', 'splits', 'status', 'unit', 'labels', 'pose', 'events/window min/med/max',
+              'problem')
+    rows = [header]
+    for r in reports:
+        events = '/'.join(map(str, r.events_per_window)) if r.events_per_window else '-'
+        status = 'UNUSABLE' if r.unusable else ('warning' if r.warnings else 'ok')
+        rows.append((r.name, ','.join(r.splits), status, r.unit or '-',
+                     str(r.labels) if not r.unusable else '-',
+                     ('yes' if r.pose else 'no') if not r.unusable else '-', events,
+                     r.unusable or '; '.join(r.warnings)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    return '\n'.join('  '.join(cell.ljust(w) for cell, w in zip(row, widths)) + '  ' + row[-1]
+                     for row in rows)
 
 
 def main(argv: list[str] | None = None) -> int:
