@@ -75,7 +75,7 @@ def add_show_hook(cfg: Config, show_dir: str) -> None:
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command-line options to ``cfg``."""
     apply_common_options(cfg, args.config, args.cfg_options, args.launcher, args.work_dir,
-                         args.verbose)
+                         args.verbose, args.data_root)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     cfg.load_strict = not args.non_strict
