@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from mmengine.config import Config, DictAction
 
-from .config_checks import check_config_keys
+from .config_checks import check_batch_sizes, check_config_keys
 from .data_root import point_at_data_root, refuse_unread_overrides
 
 
@@ -56,6 +56,7 @@ def apply_common_options(cfg: Config, config_path: str, cfg_options: Mapping | N
     refuse_unread_overrides(cfg, cfg_options or ())
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    check_batch_sizes(cfg)
     if data_root:
         point_at_data_root(cfg, data_root)
     cfg.launcher = launcher
