@@ -28,9 +28,9 @@ class CropToTarget:
     holding the whole sensor.
 
     Must come after event transforms that need the full sensor (``RandomHorizontalFlip``
-    requires ``cx = W/2``) and before the representation transform. Jitter draws from
-    numpy's global RNG (see :class:`~sparkpose.datasets.transforms.base.RandomTransform`),
-    only when a jitter is non-zero.
+    requires ``cx = W/2``) and before the representation transform. Jitter draws from the
+    sample's own generator (:func:`~sparkpose.datasets.transforms.base.sample_rng`), only
+    when a jitter is non-zero.
 
     Reads ``events``, ``sensor_size``, ``cam_K`` (and ``gt_t`` with ``use_gt``); replaces
     the first three and adds ``crop_box`` ``(x0, y0, S)`` (ints, original sensor pixels)
