@@ -29,8 +29,8 @@ def _walk(node: Any, prefix: str) -> Iterator[tuple[str, Any, Any]]:
 
 def _read_entries(cfg: Config) -> Iterator[tuple[str, Any, Any]]:
     """Entries under the top-level keys the runner reads (helpers such as ``codec`` skipped)."""
-    for key in RUNNER_KEYS:
-        if key in cfg:
+    for key in list(cfg.keys()):  # the config's order, so messages read the same each run
+        if key in RUNNER_KEYS:
             yield from _walk(cfg[key], key)
 
 
