@@ -42,7 +42,7 @@ TRANSFORMS = SparkposeRegistry(
 # names ours with the scope: collate_fn=dict(type='sparkpose.pose_collate').
 FUNCTIONS = SparkposeRegistry(
     'function', parent=MMENGINE_FUNCTIONS, locations=['sparkpose.datasets.collate'])
-# Target encoders/decoders shared by the data pipeline and the heads (mmpose's codecs).
+# Target encoders/decoders the heads build (mmpose's codecs); the pipeline does not use them.
 CODECS = SparkposeRegistry('codec', locations=['sparkpose.codecs'])
 
 MODELS = SparkposeRegistry('model', parent=MMENGINE_MODELS, locations=['sparkpose.models'])

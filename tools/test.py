@@ -20,7 +20,9 @@ from sparkpose.engine import (
     add_common_arguments,
     apply_common_options,
     atomic_write_bytes,
+    load_checkpoint_safely,
     parse_tool_args,
+    use_checkpoint_body_model,
 )
 from sparkpose.registry import RUNNERS
 
@@ -75,7 +77,7 @@ def add_show_hook(cfg: Config, show_dir: str) -> None:
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command-line options to ``cfg``."""
     apply_common_options(cfg, args.config, args.cfg_options, args.launcher, args.work_dir,
-                         args.verbose)
+                         args.verbose, args.data_root)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     cfg.load_strict = not args.non_strict
@@ -89,7 +91,11 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    # The body model the checkpoint was trained with wins over any body.json on disk.
+    body = use_checkpoint_body_model(cfg, load_checkpoint_safely(args.checkpoint, 'cpu'))
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    if body is not None:
+        runner.logger.info(f"Body model from the checkpoint's meta (copied to {body})")
     metrics = runner.test()
     if runner.rank == 0:
         path = osp.join(runner.log_dir, 'metrics.json')

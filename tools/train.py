@@ -49,7 +49,7 @@ def parse_args() -> argparse.Namespace:
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command-line options to ``cfg``."""
     apply_common_options(cfg, args.config, args.cfg_options, args.launcher, args.work_dir,
-                         args.verbose)
+                         args.verbose, args.data_root)
 
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None

@@ -14,6 +14,7 @@ from sparkpose.engine import (
     checkpoint_architecture,
     describe_architecture,
     load_checkpoint_safely,
+    use_checkpoint_body_model,
 )
 from sparkpose.registry import MODELS
 
@@ -43,6 +44,8 @@ def init_model(config: str | Path | Config, checkpoint: str | Path | None = None
                device: str = 'cpu', cfg_options: dict | None = None) -> torch.nn.Module:
     """Build the estimator of ``config`` and load ``checkpoint`` (weights-only, allow-listed).
 
+    A body model stored in the checkpoint's meta replaces the config's ``body_model`` paths.
+
     Returns:
         The model in eval mode on ``device``, with the config as ``model.cfg``.
     """
@@ -50,9 +53,11 @@ def init_model(config: str | Path | Config, checkpoint: str | Path | None = None
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'sparkpose'))
+    loaded = None if checkpoint is None else load_checkpoint_safely(str(checkpoint), 'cpu')
+    if loaded is not None:
+        use_checkpoint_body_model(cfg, loaded)
     model = MODELS.build(cfg.model)
-    if checkpoint is not None:
-        loaded = load_checkpoint_safely(str(checkpoint), map_location='cpu')
+    if loaded is not None:
         state = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else None
         if not isinstance(state, dict) or not all(
                 isinstance(value, torch.Tensor) for value in state.values()):

@@ -5,12 +5,14 @@ from .checkpoint import (
     CheckpointMismatchError,
     UnsafeCheckpointError,
     atomic_write_bytes,
+    body_model_meta,
     check_state_dict,
     checkpoint_architecture,
     describe_architecture,
     find_unsafe_globals,
     load_checkpoint_safely,
     safe_checkpoint_globals,
+    use_checkpoint_body_model,
 )
 from .config_checks import check_config_keys
 from .hooks import (
@@ -42,6 +44,7 @@ __all__ = [
     'CheckpointMismatchError', 'check_state_dict', 'checkpoint_architecture',
     'describe_architecture',
     'find_unsafe_globals', 'load_checkpoint_safely', 'safe_checkpoint_globals',
+    'body_model_meta', 'use_checkpoint_body_model',
     'add_common_arguments', 'apply_common_options', 'check_config_keys', 'parse_tool_args',
     'RandomStateHook', 'StagedUnfreezeHook',
     'get_random_state',

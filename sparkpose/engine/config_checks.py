@@ -55,3 +55,15 @@ def check_config_keys(cfg: Mapping | Config, option_keys: Iterable[str] = ()) ->
                 where = '.'.join(parts[:depth + 1])
                 raise KeyError(f'--cfg-options {dotted}: {where} has no key {leaf!r}; '
                                f'did you mean {where}.{guess}?')
+
+
+def check_batch_sizes(cfg: Mapping | Config) -> None:
+    """Raise naming the key if a dataloader's ``batch_size`` is not a positive integer.
+
+    torch's own message (``batch_size should be a positive integer value``) names no key.
+    """
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        size = (cfg.get(loader) or {}).get('batch_size')
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int)
+                                 or size < 1):
+            raise ValueError(f'{loader}.batch_size={size!r}: must be a positive integer')

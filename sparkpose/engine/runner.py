@@ -22,6 +22,7 @@ from sparkpose.registry import RUNNERS
 from .checkpoint import (
     ATOMIC_BACKEND,
     UnsafeCheckpointError,
+    body_model_meta,
     find_unsafe_globals,
     load_checkpoint_safely,
     remove_stale_temporaries,
@@ -219,7 +220,11 @@ class SparkposeRunner(Runner):
                         save_optimizer: bool = True, save_param_scheduler: bool = True,
                         meta: dict | None = None, by_epoch: bool = True,
                         backend_args: dict | None = None) -> None:
-        """Save like mmengine, atomically for local paths, and check the result loads safely."""
+        """Save like mmengine, atomically for local paths, and check the result loads safely.
+
+        The model's body model travels in ``meta['body_model']`` (see ``body_model_meta``).
+        """
+        meta = {**body_model_meta(self.cfg.get('model') or {}), **(meta or {})}
         local = file_client_args is None and backend_args is None and '://' not in out_dir
         if local:
             backend_args = dict(backend=ATOMIC_BACKEND)

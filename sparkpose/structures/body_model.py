@@ -98,7 +98,11 @@ class BodyModel:
     symmetries: np.ndarray = field(default_factory=lambda: np.eye(3)[None])
 
     def __post_init__(self) -> None:
-        keypoints = np.asarray(self.keypoints, np.float64).reshape(-1, 3)
+        keypoints = np.asarray(self.keypoints, np.float64)
+        if keypoints.size and (keypoints.ndim != 2 or keypoints.shape[1] != 3):
+            raise ValueError(f'body model {self.name!r}: keypoints must be [x, y, z] (m) each, '
+                             f'got an array of shape {keypoints.shape}')
+        keypoints = keypoints.reshape(-1, 3)
         symmetries = check_symmetries(self.symmetries, f'body model {self.name!r}')
         if len(self.keypoint_names) != len(keypoints):
             raise ValueError(f'body model {self.name!r}: {len(keypoints)} keypoints but '

@@ -108,6 +108,17 @@ def render_pose_sample(inputs: np.ndarray | torch.Tensor, data_sample: PoseDataS
         caption += (f'  e_t {float(position_error(pred_t, gt_t)):.3f} m'
                     f'  e_q {float(rotation_error_deg(pred_q, gt_q)):.1f} deg')
     canvas = Image.fromarray(image)
-    ImageDraw.Draw(canvas).text((4, 2), caption, fill=TEXT_COLOR,
-                                font=ImageFont.load_default(size=max(10, 6 * k)))
+    draw = ImageDraw.Draw(canvas)
+    draw.text((4, 2), caption, fill=TEXT_COLOR,
+              font=fitting_font(draw, caption, canvas.width - 8, max(10, 6 * k)))
     return np.asarray(canvas)
+
+
+def fitting_font(draw: ImageDraw.ImageDraw, text: str, width: int, size: int
+                 ) -> ImageFont.ImageFont:
+    """The default font at ``size``, or smaller (down to 8 px) until ``text`` fits ``width``."""
+    font = ImageFont.load_default(size=size)
+    while size > 8 and draw.textlength(text, font=font) > width:
+        size -= 1
+        font = ImageFont.load_default(size=size)
+    return font

@@ -2,6 +2,7 @@
 import collections
 import os
 import pickle
+import random
 import subprocess
 import sys
 import textwrap
@@ -125,6 +126,14 @@ def test_truncated_checkpoint_gives_clear_error(tmp_path, trained):
     path.write_bytes((trained / 'epoch_1.pth').read_bytes()[:2000])
     with pytest.raises(RuntimeError, match='truncated.pth: not a readable checkpoint'):
         load_checkpoint_safely(path)
+
+
+def test_overwritten_checkpoint_is_called_damaged_not_unsafe(tmp_path):
+    path = tmp_path / 'random.pth'
+    path.write_bytes(random.Random(0).randbytes(4096))
+    with pytest.raises(RuntimeError, match='damaged') as error:
+        load_checkpoint_safely(str(path))
+    assert not isinstance(error.value, UnsafeCheckpointError)
 
 
 def test_atomic_write_failure_keeps_previous_file(tmp_path, monkeypatch):

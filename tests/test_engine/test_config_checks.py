@@ -3,6 +3,7 @@ import pytest
 from mmengine.config import Config
 
 from sparkpose.engine import check_config_keys
+from sparkpose.engine.config_checks import check_batch_sizes
 
 
 def test_helper_variables_and_runner_keys_pass():
@@ -22,3 +23,11 @@ def test_misspelt_override_is_named():
         check_config_keys(cfg, ['train_cfg.max_epoch'])
     with pytest.raises(KeyError, match="'randomnes' is unknown; did you mean 'randomness'"):
         check_config_keys(cfg, ['randomnes.seed'])
+
+
+@pytest.mark.parametrize('size', [-4, 0, 2.5])
+def test_bad_batch_size_names_the_config_key(size):
+    cfg = Config(dict(train_dataloader=dict(batch_size=2), val_dataloader=dict(batch_size=size)))
+    with pytest.raises(ValueError, match=rf'val_dataloader.batch_size={size}: must be a positive'):
+        check_batch_sizes(cfg)
+    check_batch_sizes(Config(dict(train_dataloader=dict(batch_size=2))))

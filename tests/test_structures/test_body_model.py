@@ -1,8 +1,9 @@
 import itertools
 
 import numpy as np
+import pytest
 
-from sparkpose.structures import mirror_symmetric, proba2_like
+from sparkpose.structures import BodyModel, mirror_symmetric, proba2_like
 
 
 def _box_set(body, transform=None):
@@ -56,3 +57,10 @@ def test_proba2_like_has_no_symmetry():
     # The test can fail: the symmetric body has more than the identity.
     sym = mirror_symmetric()
     assert sum(_box_set(sym, m) == _box_set(sym) for m in _signed_permutations()) > 1
+
+
+def test_two_coordinate_keypoints_are_named_as_the_problem():
+    data = proba2_like().to_dict()
+    data['keypoints'] = {f'k{i}': [0.1 * i, 0.0] for i in range(12)}
+    with pytest.raises(ValueError, match=r'\[x, y, z\].*shape \(12, 2\)'):
+        BodyModel.from_dict(data, source='body.json')

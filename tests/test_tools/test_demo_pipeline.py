@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from sparkpose.engine import load_checkpoint_safely
+
 REPO = Path(__file__).parents[2]
 CONFIG = REPO / 'configs' / 'keypoint' / 'kpt_voxelcnn-fusion_1xb32-24e_synthetic-crop64.py'
 
@@ -40,17 +42,16 @@ def test_train_test_and_compare(synthetic_root, load_tool, tmp_path):
               'val_dataloader.num_workers=0 test_dataloader.num_workers=0 '
               'train_dataloader.persistent_workers=False val_dataloader.persistent_workers=False '
               'test_dataloader.persistent_workers=False').split()
-    options = ['--cfg-options', *loader, f'train_dataloader.dataset.data_root={synthetic_root}',
-               f'val_dataloader.dataset.data_root={synthetic_root}',
-               f'test_dataloader.dataset.data_root={synthetic_root}',
+    # --data-root: datasets, head, metric and hook all read the generated set's body.json.
+    options = ['--data-root', str(synthetic_root), '--cfg-options', *loader,
                'train_cfg.max_epochs=2', 'train_cfg.val_interval=1',
-               'train_dataloader.batch_size=8'] + [
-        f'{key}={synthetic_root}/body.json' for key in
-        ('model.head.body_model', 'val_evaluator.body_model', 'test_evaluator.body_model',
-         'custom_hooks.0.body_model')]
-    run('tools/train.py', str(CONFIG), '--work-dir', str(work_dir), *options)
+               'train_dataloader.batch_size=8']
+    out = run('tools/train.py', str(CONFIG), '--work-dir', str(work_dir), *options)
+    assert 'data/demo' not in out
     checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
     assert checkpoint.endswith('epoch_2.pth')
+    body = json.loads((synthetic_root / 'body.json').read_text())
+    assert load_checkpoint_safely(checkpoint)['meta']['body_model'] == body
     # TensorBoard has the training losses and the validation metrics.
     expected = {'loss', 'loss_heatmap', 'pose/speed_mean', 'pose/rot_err_sym_deg_median',
                 'pose/pnp_success_rate', 'pose/kpt_err_px_median'}

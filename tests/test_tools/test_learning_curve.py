@@ -14,15 +14,6 @@ def tool(load_tool):
     return load_tool('analysis_tools/learning_curve.py')
 
 
-def test_every_body_model_key_is_found(tool):
-    # Each must be pointed at --data-root, or a point would train against another body.
-    assert set(tool.body_model_keys(KEYPOINT)) == {
-        'model.head.body_model', 'val_evaluator.body_model', 'custom_hooks.0.body_model'}
-    assert set(tool.body_model_keys(ROT6D)) == {
-        'model.head.loss_rotation.body_model', 'model.head.symmetry_classifier.body_model',
-        'val_evaluator.body_model', 'custom_hooks.0.body_model'}
-
-
 def test_read_metrics_takes_the_newest_run_and_its_epochs(tool, tmp_path):
     paths = []
     for run, (epoch, error) in enumerate([(3, 90.0), (7, 12.5)]):

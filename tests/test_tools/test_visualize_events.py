@@ -1,7 +1,10 @@
+import shutil
+
 import numpy as np
 import pytest
 from PIL import Image
 
+from sparkpose.structures.body_model import mirror_symmetric
 from sparkpose.visualization import OFF_COLOR, ON_COLOR, OUTLINE_COLOR
 
 
@@ -35,3 +38,17 @@ def test_bad_index_and_missing_file_are_reported(visualize_events, synthetic_roo
                                '--out', str(tmp_path / 'x.png')])
     with pytest.raises(SystemExit, match='no such trajectory file'):
         visualize_events.main([str(synthetic_root / 'RT999.h5'), '--out', str(tmp_path / 'x.png')])
+
+
+def test_outline_is_the_body_beside_the_file(visualize_events, synthetic_root, tmp_path):
+    # The same window drawn with the data's own body.json and with another body beside it.
+    for name in ('RT000.h5', 'camera.json'):
+        shutil.copy(synthetic_root / name, tmp_path / name)
+    mirror_symmetric().save(tmp_path / 'body.json')
+    own = visualize_events.main([str(synthetic_root / 'RT000.h5'), '--index', '3',
+                                 '--out', str(tmp_path / 'own.png')])
+    other = visualize_events.main([str(tmp_path / 'RT000.h5'), '--index', '3',
+                                   '--out', str(tmp_path / 'other.png')])
+    outline = [np.all(np.asarray(Image.open(p)) == np.asarray(OUTLINE_COLOR, np.uint8), -1)
+               for p in (own, other)]
+    assert (outline[0] != outline[1]).sum() > 100

@@ -102,3 +102,16 @@ def test_render_prediction_and_caption():
     caption_width = [np.nonzero(np.all(img[:20] < 100, axis=2).any(0))[0].max()
                      for img in (picture, without_gt)]
     assert caption_width[0] > caption_width[1] + 40
+
+
+def test_caption_fits_the_picture_of_a_small_crop():
+    # A 64x64 crop is upscaled 8x to 512 px; the caption must stay inside it.
+    grid = np.zeros((10, 64, 64), np.float32)
+    sample = PoseDataSample(metainfo=dict(seq_id='RT003', label_index=7, cam_K=K_INPUT / 2,
+                                          input_size=(64, 64)))
+    sample.gt_t, sample.gt_q = GT_T, GT_Q / GT_Q.norm()
+    sample.pred_t, sample.pred_q = GT_T + 0.5, GT_Q / GT_Q.norm()
+    picture = render_pose_sample(grid, sample, min_size=512)
+    assert picture.shape == (512, 512, 3)
+    text_cols = np.nonzero(np.all(picture[:30] < 100, axis=2).any(0))[0]
+    assert text_cols.min() < 10 and 250 < text_cols.max() < 508

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU readiness: every figure issue 8 asks of a CUDA machine, in one run (~10 min on an H200).
+# GPU readiness: every figure the README states for a CUDA machine, in one run (~10 min on an H200).
 #
 #   bash tools/analysis_tools/gpu_readiness.sh [OUT_DIR]      # from the repository root
 #

@@ -20,8 +20,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mmengine.config import Config
-
 from sparkpose.datasets import read_labels, read_split
 
 TOOLS = Path(__file__).resolve().parents[1]
@@ -69,22 +67,18 @@ def train_and_test(config: Path, args: argparse.Namespace, size: int, names: lis
     windows_per_trajectory = max(1, round(args.num_windows / len(names)))
     iters_per_epoch = math.ceil(size * windows_per_trajectory / args.batch_size)
     epochs = max(1, round(args.iters / iters_per_epoch))
-    root = f'{args.data_root}/'
-    body = f'{args.data_root}/body.json'
-    options = [f'{loader}.dataset.data_root={root}' for loader in
-               ('train_dataloader', 'val_dataloader', 'test_dataloader')] + [
-        f'train_dataloader.dataset.split={split.name}',
-        f'test_dataloader.dataset.split={args.eval_split}',
-        f'train_dataloader.batch_size={args.batch_size}',
-        f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs + 1}',
-        f'param_scheduler.1.T_max={epochs}', f'param_scheduler.1.end={epochs}',
-        'default_hooks.checkpoint.save_best=None', f'test_evaluator.body_model={body}']
-    options += [f'{key}={body}' for key in args.body_keys[config]]
-    run([sys.executable, str(TOOLS / 'train.py'), str(config), '--work-dir', str(work_dir),
+    options = [f'train_dataloader.dataset.split={split.name}',
+               f'test_dataloader.dataset.split={args.eval_split}',
+               f'train_dataloader.batch_size={args.batch_size}',
+               f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs + 1}',
+               f'param_scheduler.1.T_max={epochs}', f'param_scheduler.1.end={epochs}',
+               'default_hooks.checkpoint.save_best=None']
+    data = ['--data-root', str(args.data_root)]
+    run([sys.executable, str(TOOLS / 'train.py'), str(config), *data, '--work-dir', str(work_dir),
          '--cfg-options', *options], work_dir / 'train.out')
     checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
     run([sys.executable, str(TOOLS / 'test.py'), str(config), checkpoint, '--work-dir',
-         str(work_dir / 'test'), '--cfg-options', *options], work_dir / 'test.out')
+         str(work_dir / 'test'), *data, '--cfg-options', *options], work_dir / 'test.out')
     return read_metrics(list((work_dir / 'test').glob('*/metrics.json')))
 
 
@@ -96,24 +90,6 @@ def read_metrics(paths: list[Path]) -> dict:
         epochs=epochs)
 
 
-def body_model_keys(config: Path) -> list[str]:
-    """Config keys that name the body model, so they can point at ``--data-root``."""
-    cfg = Config.fromfile(str(config))
-    keys = []
-    head = cfg.model.get('head', {})
-    if 'body_model' in head:
-        keys.append('model.head.body_model')
-    if 'body_model' in head.get('loss_rotation', {}):
-        keys.append('model.head.loss_rotation.body_model')
-    if 'body_model' in (head.get('symmetry_classifier') or {}):
-        keys.append('model.head.symmetry_classifier.body_model')
-    if 'body_model' in cfg.get('val_evaluator', {}):
-        keys.append('val_evaluator.body_model')
-    keys += [f'custom_hooks.{i}.body_model' for i, hook in enumerate(cfg.get('custom_hooks', []))
-             if 'body_model' in hook]
-    return keys
-
-
 def main(argv: list[str] | None = None) -> list[dict]:
     args = parse_args(argv)
     names = read_split(str(args.data_root), str(args.data_root / args.train_split))
@@ -121,7 +97,6 @@ def main(argv: list[str] | None = None) -> list[dict]:
         raise SystemExit(f'--sizes {args.sizes}: {args.train_split} has only {len(names)} '
                          f'trajectories')
     args.num_windows = sum(len(read_labels(str(args.data_root / f'{n}.h5'))) for n in names)
-    args.body_keys = {config: body_model_keys(config) for config in args.configs}
     rows = []
     header = ['config', 'trajectories', 'epochs'] + [title for _, title, _ in COLUMNS]
     print('| ' + ' | '.join(header) + ' |\n|' + '---|' * len(header), flush=True)

@@ -1,5 +1,8 @@
 """Draw one event window with its labelled pose: ON red, OFF blue, body outline and axes.
 
+The outline is the body model of the data: the ``body.json`` beside the file (the
+generator writes it there), the generator's default body only if there is none.
+
 Example::
 
     python tools/analysis_tools/visualize_events.py data/demo/RT000.h5 --index 10 \\
@@ -13,6 +16,7 @@ from PIL import Image
 
 from sparkpose.datasets import SPADESDataset
 from sparkpose.structures import quaternion_to_matrix
+from sparkpose.structures.body_model import BODY_FILE, BodyModel, load_body_model
 from sparkpose.visualization import draw_pose, events_to_rgb
 
 
@@ -25,18 +29,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--time-unit', choices=('auto', '100us', 'us'), default='auto')
     parser.add_argument('--camera', default='camera.json',
                         help='camera file, relative to the trajectory file\'s directory')
+    parser.add_argument('--body', default=BODY_FILE,
+                        help="body model, relative to the trajectory file's directory")
     parser.add_argument('--out', type=Path, required=True, help='output PNG')
     return parser.parse_args(argv)
 
 
-def render_window(sample: dict) -> np.ndarray:
+def render_window(sample: dict, body: BodyModel | None = None) -> np.ndarray:
     """RGB image of one dataset sample's events, with its ground-truth pose if it has one."""
     events = sample['events']
     image = events_to_rgb(events['x'], events['y'], events['p'], sample['sensor_size'])
     if 'gt_q' in sample:
         import torch
         rotation = quaternion_to_matrix(torch.as_tensor(sample['gt_q'])).numpy()
-        image = draw_pose(image, rotation, sample['gt_t'], sample['cam_K'], width=2)
+        image = draw_pose(image, rotation, sample['gt_t'], sample['cam_K'], body=body,
+                          width=2)
     return image
 
 
@@ -51,8 +58,12 @@ def main(argv: list[str] | None = None) -> Path:
     if not 0 <= args.index < len(dataset):
         raise SystemExit(f'{args.file}: --index {args.index} outside the {len(dataset)} labels')
     sample = dataset[args.index]
+    body_path = args.file.parent / args.body
+    body = load_body_model(str(body_path)) if body_path.is_file() else None
+    if body is None:
+        print(f'{body_path} not found: drawing the generator\'s default body')
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(render_window(sample)).save(args.out)
+    Image.fromarray(render_window(sample, body)).save(args.out)
     print(f'{args.out}: {sample["seq_id"]} label {args.index}, '
           f'{len(sample["events"]["x"])} events in the window')
     return args.out

@@ -3,7 +3,8 @@ from .event_augmentations import RandomEventDensity, RandomPolaritySwap
 from .flip import RandomHorizontalFlip
 from .formatting import PackPoseInputs
 from .representations import EventsToFrame, EventsToVoxelGrid
-from .target_crop import CropToTarget, crop_events, locate_target
+from .target_crop import CropToTarget, crop_events
+from .target_detector import locate_target
 from .voxel_kernels import voxel_grid_fused, voxel_grid_reference
 
 __all__ = [

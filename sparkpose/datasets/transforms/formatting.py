@@ -20,7 +20,7 @@ class PackPoseInputs:
     """Turn ``results`` into ``dict(inputs=Tensor (C, H, W), data_samples=PoseDataSample)``.
 
     ``inputs`` becomes a float32 tensor, or with ``sparse=True`` the same values as a
-    :class:`~sparkpose.datasets.sparse_inputs.SparseInputs` (its non-zero cells); the
+    :class:`~sparkpose.structures.sparse_inputs.SparseInputs` (its non-zero cells); the
     ``meta_keys`` go into the sample's metainfo (``flipped`` defaults to ``False`` when no
     flip ran, ``crop_box`` to ``None`` without a crop); ``gt_t`` ``(3,)`` metres and
     ``gt_q`` ``(4,)`` scalar-last become float32 data fields when the sample has a pose

@@ -107,6 +107,12 @@ def _pickle_globals(path: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _looks_damaged(path: str, message: str) -> bool:
+    """Random or overwritten bytes: no zip container, and no class named anywhere."""
+    return ('GLOBAL' not in message and not zipfile.is_zipfile(path)
+            and not _pickle_globals(path))
+
+
 def _rejection(path: str, message: str) -> str:
     """What was rejected, from torch's weights-only error or else the file's globals."""
     found = re.search(r'GLOBAL (\S+)', message)
@@ -151,6 +157,10 @@ def load_checkpoint_safely(filename: str, map_location: Any = None) -> Any:
         with safe_checkpoint_globals():
             return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
+        if _looks_damaged(path, str(error)):
+            raise RuntimeError(f'{path}: not a readable checkpoint (damaged: neither a '
+                               'torch.save zip file nor a pickle naming any class); save or '
+                               'copy it again') from None
         raise UnsafeCheckpointError(
             f'{path}: refused to load this checkpoint: {_rejection(path, str(error))}. Loading '
             'a checkpoint never runs code from the file; only tensors, plain Python values, '
