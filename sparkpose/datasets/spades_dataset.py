@@ -203,6 +203,8 @@ class SPADESDataset(BaseDataset):
         """Sample ``idx`` with its window's events, through the pipeline."""
         info = self.get_data_info(idx)
         info['events'] = self.sequences[info['seq_id']].read_window(info['label_index'])
+        # Counted before any transform: a window without events is flagged, not guessed.
+        info['num_events'] = len(info['events']['t'])
         if self._seed_epoch is not None:
             info['rng'] = sample_generator(*self._seed_epoch, idx)
         return self.pipeline(info)
