@@ -7,7 +7,10 @@ Example::
 
 Rows are ``id,timestamp,Tx,Ty,Tz,Qx,Qy,Qz,Qw`` with ids ``<sequence>_<index:03d>``
 (e.g. ``RT901_001``); with ``--template`` the template's rows are filled in its order.
-Nothing is written if any row is missing or not finite.
+Nothing is written if any row is missing or not finite. Each trajectory's poses go
+through the offline sequence filter (``--no-sequence-filter``: raw windows); every
+window's status and confidence go to the side file ``<out stem>.status.csv``
+(``id,status,confidence``, see ``sparkpose.apis.status_file``).
 """
 import argparse
 import csv
@@ -17,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from sparkpose.apis import inference_sequence, init_model
+from sparkpose.apis import inference_sequence, init_model, status_path, write_status_file
 
 COLUMNS = ('id', 'timestamp', 'Tx', 'Ty', 'Tz', 'Qx', 'Qy', 'Qz', 'Qw')
 
@@ -32,6 +35,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--zip', action='store_true', help='also write submission.zip')
     parser.add_argument('--time-unit', choices=('auto', '100us', 'us'), default='auto')
     parser.add_argument('--smoothing', type=int, help='odd temporal smoothing window')
+    parser.add_argument('--no-sequence-filter', action='store_true',
+                        help='raw per-window poses (default: the offline sequence filter)')
     parser.add_argument('--flip-tta', action='store_true',
                         help='also predict the mirrored input and merge (model.test_cfg.flip_test)')
     parser.add_argument('--device', default='cpu')
@@ -73,9 +78,12 @@ def main(argv: list[str] | None = None) -> Path:
     files = find_files(args.inputs)
     cfg_options = {'model.test_cfg.flip_test': True} if args.flip_tta else None
     model = init_model(args.config, args.checkpoint, args.device, cfg_options)
-    rows = {}
+    rows, sequences = {}, []
+    sequence_filter = None if args.no_sequence_filter else {}
     for path in tqdm(files, desc='sequences', unit='seq'):
-        poses = inference_sequence(model, path, args.time_unit, smoothing=args.smoothing)
+        poses = inference_sequence(model, path, args.time_unit, smoothing=args.smoothing,
+                                   sequence_filter=sequence_filter)
+        sequences.append(poses)
         for k, index in enumerate(poses.label_index):
             row_id = f'{poses.seq_id}_{index:03d}'
             rows[row_id] = [row_id, int(poses.timestamp[k]), *poses.t[k], *poses.q[k]]
@@ -89,11 +97,12 @@ def main(argv: list[str] | None = None) -> Path:
         writer = csv.writer(f)
         writer.writerow(COLUMNS)
         writer.writerows([row[0], row[1], *(f'{v:.9g}' for v in row[2:])] for row in ordered)
+    statuses = write_status_file(status_path(args.out), sequences)
     if args.zip:
         with zipfile.ZipFile(args.out.with_name('submission.zip'), 'w',
                              zipfile.ZIP_DEFLATED) as archive:
             archive.write(args.out, args.out.name)
-    print(f'{args.out}: {len(ordered)} rows from {len(files)} files')
+    print(f'{args.out}: {len(ordered)} rows from {len(files)} files; statuses in {statuses}')
     return args.out
 
 

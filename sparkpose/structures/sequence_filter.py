@@ -147,7 +147,7 @@ def filter_pose_sequence(t: np.ndarray, q: np.ndarray, confidence: np.ndarray,
         raise ValueError(f'filter_pose_sequence: expected (N, 3) t, (N, 4) q and (N,) '
                          f'confidence, got {tuple(t.shape)}, {tuple(q.shape)}, '
                          f'{tuple(confidence.shape)}')
-    symmetries = torch.as_tensor(np.eye(3)[None] if symmetries is None else symmetries,
+    symmetries = torch.tensor(np.eye(3)[None] if symmetries is None else np.array(symmetries),
                                  dtype=torch.float64)
     if track:
         q = choose_hypotheses(q, confidence, symmetries, causal,

@@ -17,7 +17,7 @@ from sparkpose.structures import (
     stack_cameras,
 )
 
-from .pnp import fallback_pose, solve_pnp
+from .pnp import fallback_pose, plausible_size, solve_pnp
 
 
 @MODELS.register_module()
@@ -39,7 +39,7 @@ class KeypointHeatmapHead(BaseModule):
     probability mass around the peak. EPnP in RANSAC with
     Levenberg–Marquardt refinement on the confident ones gives ``pred_t``, ``pred_q``.
     When that fails, PnP on every keypoint (the best estimate the network has, status
-    ``pnp_all_keypoints``) unless ``all_keypoints_pnp=False``; only then, or for a window
+    ``pnp_all_keypoints``; kept if the body's apparent size is plausible for a crop) unless ``all_keypoints_pnp=False``; only then, or for a window
     without events, the defined fallback pose of
     :func:`~sparkpose.models.heads.pnp.fallback_pose` (``pnp_ok = False``). Each sample
     carries ``pose_status`` (a code of :data:`~sparkpose.structures.POSE_STATUSES`) and
@@ -248,6 +248,9 @@ class KeypointHeatmapHead(BaseModule):
         if result is None and self.all_keypoints_cfg is not None:
             status = 'pnp_all_keypoints'
             result = solve_pnp(points_3d, uv, score, cam_K, **self.all_keypoints_cfg)
+            if result is not None and not plausible_size(result, cam_K, self.body_radius,
+                                                         sample.input_size[0]):
+                result = None
         if result is None:
             status = 'fallback'
         if sample.get('crop_fallback', False):
