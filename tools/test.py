@@ -1,9 +1,10 @@
 """Evaluate a checkpoint on the test split (mmpose/mmdet-style command line).
 
 Prints the raw per-window figures beside the sequence-filtered ones (tracked, offline,
-causal) and the windows per pose status. Writes the metrics as JSON to ``<work_dir>/<timestamp>/metrics.json``; ``--out`` also dumps
-every prediction to a CSV (``DumpPosePredictions``); ``--show-dir`` draws every test sample
-(event image, ground-truth and predicted pose) with ``PoseVisualizationHook``.
+causal) and the windows per pose status. Writes the metrics as JSON to
+``<work_dir>/<timestamp>/metrics.json``; ``--out`` also dumps every prediction to a CSV
+(``DumpPosePredictions``); ``--show-dir`` draws every test sample (event image,
+ground-truth and predicted pose) with ``PoseVisualizationHook``.
 
 Examples:
     python tools/test.py CONFIG work_dirs/x/best_pose_speed_mean_epoch_28.pth

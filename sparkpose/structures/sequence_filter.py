@@ -148,7 +148,7 @@ def filter_pose_sequence(t: np.ndarray, q: np.ndarray, confidence: np.ndarray,
                          f'confidence, got {tuple(t.shape)}, {tuple(q.shape)}, '
                          f'{tuple(confidence.shape)}')
     symmetries = torch.tensor(np.eye(3)[None] if symmetries is None else np.array(symmetries),
-                                 dtype=torch.float64)
+                              dtype=torch.float64)
     if track:
         q = choose_hypotheses(q, confidence, symmetries, causal,
                               np.radians(motion_sigma_deg), symmetry_cost, step_cap)

@@ -39,8 +39,9 @@ class KeypointHeatmapHead(BaseModule):
     probability mass around the peak. EPnP in RANSAC with
     Levenberg–Marquardt refinement on the confident ones gives ``pred_t``, ``pred_q``.
     When that fails, PnP on every keypoint (the best estimate the network has, status
-    ``pnp_all_keypoints``; kept if the body's apparent size is plausible for a crop) unless ``all_keypoints_pnp=False``; only then, or for a window
-    without events, the defined fallback pose of
+    ``pnp_all_keypoints``; kept if the body's apparent size is plausible for a crop)
+    unless ``all_keypoints_pnp=False``; only then, or for a window without events, the
+    defined fallback pose of
     :func:`~sparkpose.models.heads.pnp.fallback_pose` (``pnp_ok = False``). Each sample
     carries ``pose_status`` (a code of :data:`~sparkpose.structures.POSE_STATUSES`) and
     ``pose_confidence`` in ``[0, 1]`` (0 for a placeholder), which the metric counts and
@@ -201,8 +202,8 @@ class KeypointHeatmapHead(BaseModule):
     def predict(self, feats: Sequence[torch.Tensor], data_samples: Sequence[PoseDataSample]
                 ) -> Sequence[PoseDataSample]:
         """Add ``pred_t``, ``pred_q``, ``pred_keypoints`` ``(K, 2)``, ``keypoint_scores``,
-        ``pnp_ok``, ``pose_status``, ``pose_confidence`` and, with ground truth, ``keypoint_err_px`` (median over the keypoints
-        inside the input) to each sample."""
+        ``pnp_ok``, ``pose_status``, ``pose_confidence`` and, with ground truth,
+        ``keypoint_err_px`` (median over the keypoints inside the input) to each sample."""
         heatmaps = self(feats)['heatmaps'].detach()
         pixels, scores = self.decode_keypoints(heatmaps, data_samples)
         cam_K = stack_cameras(data_samples, heatmaps.device,
