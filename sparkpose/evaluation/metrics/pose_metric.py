@@ -16,9 +16,8 @@ from sparkpose.structures import (
 from ..functional import (
     POSITION_THRESHOLD,
     ROTATION_THRESHOLD_DEG,
-    rotation_error_sym_deg,
-    speed_scores,
-    summarize_pose_errors,
+    pose_error_arrays,
+    summarize_error_arrays,
 )
 
 # Optional per-sample diagnostics of heads, kept when a sample carries them.
@@ -114,18 +113,16 @@ class PoseMetric(BaseMetric):
         arrays = {key: np.stack([r[key] for r in with_gt])
                   for key in ('pred_t', 'pred_q', 'gt_t', 'gt_q')}
         seq_ids = [r['seq_id'] for r in with_gt]
-        print_log('Pose errors per sequence:\n' + self.sequence_table(seq_ids, arrays),
+        errors = self.errors(arrays['pred_t'], arrays['pred_q'], arrays)
+        print_log('Pose errors per sequence:\n' + self.sequence_table(seq_ids, errors),
                   logger='current')
-        metrics = summarize_pose_errors(arrays['pred_t'], arrays['pred_q'], arrays['gt_t'],
-                                        arrays['gt_q'], symmetries=self.symmetries,
-                                        **self.thresholds)
+        metrics = summarize_error_arrays(errors)
         metrics.update(num_windows=len(with_gt), num_sequences=len({str(s) for s in seq_ids}))
         metrics.update(self.keypoint_metrics(with_gt))
         metrics.update(self.status_metrics(with_gt))
         for name, kwargs in self.sequence_filters.items():
-            t, q = self.filtered(with_gt, arrays, kwargs)
-            filtered = summarize_pose_errors(t, q, arrays['gt_t'], arrays['gt_q'],
-                                             symmetries=self.symmetries, **self.thresholds)
+            filtered = summarize_error_arrays(self.errors(*self.filtered(with_gt, arrays, kwargs),
+                                                          arrays))
             metrics.update({f'{name}/{key}': value for key, value in filtered.items()})
         return metrics
 
@@ -178,16 +175,19 @@ class PoseMetric(BaseMetric):
             metrics['kpt_err_px_mean'] = float(errors.mean())
         return metrics
 
-    def sequence_table(self, seq_ids: list[str], arrays: dict[str, np.ndarray]) -> str:
+    def errors(self, pred_t: np.ndarray, pred_q: np.ndarray, arrays: dict[str, np.ndarray]
+               ) -> dict[str, np.ndarray]:
+        """Per-window errors of a prediction against the ground truth in ``arrays``."""
+        return pose_error_arrays(pred_t, pred_q, arrays['gt_t'], arrays['gt_q'],
+                                 symmetries=self.symmetries, **self.thresholds)
+
+    def sequence_table(self, seq_ids: list[str], errors: dict[str, np.ndarray]) -> str:
         """Text table per sequence: samples, mean position / rotation error, mean SPEED score.
 
         With a body model a ``rot_sym_deg`` column (mean error modulo symmetry) follows the
         rotation error, so flips show up per sequence.
         """
-        scores = speed_scores(arrays['pred_t'], arrays['pred_q'], arrays['gt_t'], arrays['gt_q'],
-                              **self.thresholds)
-        sym_err = (None if self.symmetries is None else
-                   rotation_error_sym_deg(arrays['pred_q'], arrays['gt_q'], self.symmetries))
+        scores, sym_err = errors, errors.get('rot_err_sym_deg')
         rows = defaultdict(list)
         for index, seq_id in enumerate(seq_ids):
             rows[str(seq_id)].append(index)
