@@ -6,8 +6,9 @@ and a confidence in ``[0, 1]`` say how far to trust it, so that a sequence filte
 replace the doubtful ones and a report can count them.
 
 * ``pnp_ok``: PnP on the confident keypoints.
-* ``pnp_all_keypoints``: PnP on the confident ones failed; PnP on every keypoint, ranked by
-  confidence, gave a pose in front of the camera (the best estimate the network has).
+* ``pnp_all_keypoints``: PnP on the confident ones failed; PnP on every keypoint gave a
+  pose in front of the camera of a plausible size (the best estimate the network has;
+  confidence 0, so that a sequence filter replaces it by its neighbours' fit).
 * ``fallback``: no PnP pose at all; the defined placeholder pose (confidence 0).
 * ``no_target``: the crop found no target in the events (pose from the keypoints anyway).
 * ``no_events``: the window holds no event; placeholder pose, confidence 0.

@@ -217,18 +217,13 @@ class KeypointHeatmapHead(BaseModule):
             if result is None:
                 rotation, translation = fallback_pose(uv, cam_K[i], self.body_radius,
                                                       tuple(sample.input_size))
-                confidence = 0.0
             else:
                 rotation, translation = result.rotation, result.translation
-                # Mean score of the best num_inliers keypoints times the inlier share.
-                best = np.sort(score)[::-1][:result.num_inliers]
-                confidence = float(best.mean() * result.num_inliers / len(score))
-                if status == POSE_STATUSES.index('no_target'):
-                    confidence /= 2
             sample.pred_t = torch.as_tensor(translation, dtype=torch.float32)
             sample.pred_q = matrix_to_quaternion(torch.as_tensor(rotation)).float()
             sample.pose_status = torch.tensor(status)
-            sample.pose_confidence = torch.tensor(confidence, dtype=torch.float32)
+            sample.pose_confidence = torch.tensor(self._confidence(status, result, score),
+                                                  dtype=torch.float32)
             sample.pnp_ok = torch.tensor(status == POSE_STATUSES.index('pnp_ok'))
             sample.pred_keypoints = pixels[i].float().cpu()
             sample.keypoint_scores = scores[i].float().cpu()
@@ -257,6 +252,18 @@ class KeypointHeatmapHead(BaseModule):
         if sample.get('crop_fallback', False):
             status = 'no_target'
         return POSE_STATUSES.index(status), result
+
+    @staticmethod
+    def _confidence(status: int, result, score: np.ndarray) -> float:
+        """Mean score of the best ``num_inliers`` keypoints times the inlier share, halved
+        when the crop found no target; 0 for a placeholder and for PnP on all keypoints
+        (a best effort that neighbours in time should override: on the demo any weight
+        above 0 made the filtered figures worse)."""
+        if result is None or status == POSE_STATUSES.index('pnp_all_keypoints'):
+            return 0.0
+        best = np.sort(score)[::-1][:result.num_inliers]
+        confidence = float(best.mean() * result.num_inliers / len(score))
+        return confidence / 2 if status == POSE_STATUSES.index('no_target') else confidence
 
     def decode(self, outputs: dict[str, torch.Tensor]):
         """Not available: PnP needs each sample's intrinsics; use ``mode='predict'``."""

@@ -192,4 +192,4 @@ def test_pnp_on_all_keypoints_before_the_placeholder(body_file):
         head.forward = lambda feats, maps=heatmaps: dict(heatmaps=maps)
         sample = head.predict(None, [_sample(*_pose(5))])[0]
         assert POSE_STATUSES[int(sample.pose_status)] == expected
-        assert (float(sample.pose_confidence) > 0) == retry
+        assert float(sample.pose_confidence) == 0  # for the filter to override
