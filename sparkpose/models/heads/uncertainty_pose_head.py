@@ -9,7 +9,6 @@ from sparkpose.structures import PoseDataSample
 
 from .rot6d_pose_head import Rot6DPoseHead
 
-
 # Which column of ``log_var`` weighs which loss term: by name, not by the order in which
 # ``loss_terms`` happens to return them.
 LOG_VAR_COLUMNS = {'loss_translation': 0, 'loss_rotation': 1}
