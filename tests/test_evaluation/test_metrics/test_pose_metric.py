@@ -159,7 +159,8 @@ def test_statuses_are_counted_and_filters_reported():
     metric.symmetries = body
     flipped = [0.0, 0.0, 1.0, 0.0]  # 180° about z: the body's symmetric copy
     samples = [sample('RT001', i, [0, 0, 5.0], flipped if i == 2 else IDENTITY, [0, 0, 5.0],
-                      IDENTITY, pose_status=0 if i != 3 else 2, pose_confidence=1.0 if i != 3 else 0.0)
+                      IDENTITY, pose_status=0 if i != 3 else 2,
+                      pose_confidence=1.0 if i != 3 else 0.0)
                for i in range(6)]
     metrics = evaluate(metric, samples)
     assert metrics['pose/status/pnp_ok'] == 5 and metrics['pose/status/fallback'] == 1
