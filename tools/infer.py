@@ -14,6 +14,11 @@ SPADES label 0 sits at the recording's start, so ids begin at ``_001``).
 Every input file is checked first, as ``tools/analysis_tools/check_dataset.py`` does: bad
 files stop the run with one table, or with ``--skip-bad`` are listed while the good files'
 rows are written. Nothing is written if a row is missing or not finite.
+
+Each trajectory's poses go through the offline sequence filter (``--no-sequence-filter``:
+raw windows); every window's status and confidence go to the side file
+``<out stem>.status.csv`` (``id,status,confidence``, see ``sparkpose.apis.status_file``),
+so the challenge's CSV keeps its format.
 """
 import argparse
 import csv
@@ -23,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from sparkpose.apis import inference_sequence, init_model
+from sparkpose.apis import inference_sequence, init_model, status_path, write_status_file
 from sparkpose.datasets import SPADESSequence, load_camera
 
 HEADER = ('timestamp', 'Tx', 'Ty', 'Tz', 'Qx', 'Qy', 'Qz', 'Qw')
@@ -47,6 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--zip', action='store_true', help='also write submission.zip')
     parser.add_argument('--time-unit', choices=('auto', '100us', 'us'), default='auto')
     parser.add_argument('--smoothing', type=int, help='odd temporal smoothing window')
+    parser.add_argument('--no-sequence-filter', action='store_true',
+                        help='raw per-window poses (default: the offline sequence filter)')
     parser.add_argument('--flip-tta', action='store_true',
                         help='also predict the mirrored input and merge (model.test_cfg.flip_test)')
     parser.add_argument('--device', default='cpu')
@@ -132,17 +139,21 @@ def order_rows(rows: dict[str, list], ids: list[str] | None, source: str,
 
 
 def predict_rows(model, files: dict[Path, np.ndarray], args: argparse.Namespace,
-                 bad: dict[Path, str]) -> dict[str, list]:
-    """``{id: [id, Tx..Qw]}`` for every full-window label; a file that fails joins ``bad``."""
+                 bad: dict[Path, str], sequences: list) -> dict[str, list]:
+    """``{id: [id, Tx..Qw]}`` for every full-window label; a file that fails joins ``bad``,
+    each file's :class:`~sparkpose.apis.SequencePoses` is appended to ``sequences``."""
     rows = {}
+    sequence_filter = None if args.no_sequence_filter else {}
     for path, full in tqdm(files.items(), desc='sequences', unit='seq'):
         try:
-            poses = inference_sequence(model, path, args.time_unit, smoothing=args.smoothing)
+            poses = inference_sequence(model, path, args.time_unit, smoothing=args.smoothing,
+                                       sequence_filter=sequence_filter)
         except (OSError, ValueError, RuntimeError) as err:
             if not args.skip_bad:
                 raise SystemExit(f'{path}: {err}') from None
             bad[path] = str(err)
             continue
+        sequences.append(poses)
         keep = np.isin(poses.label_index, full)
         for index, t, q in zip(poses.label_index[keep], poses.t[keep], poses.q[keep]):
             row_id = f'{poses.seq_id}_{index:03d}'
@@ -173,18 +184,21 @@ def main(argv: list[str] | None = None) -> Path:
         raise SystemExit(f'{len(bad)} of {len(files)} input file(s) unusable (nothing '
                          f'computed; --skip-bad writes the rows of the others):\n'
                          f'{format_bad(bad)}')
-    rows = predict_rows(model, good, args, bad)
+    sequences = []
+    rows = predict_rows(model, good, args, bad, sequences)
     ordered = order_rows(rows, ids, str(args.template), {path.stem for path in bad})
     nonfinite = [row[0] for row in ordered if not np.isfinite(row[1:]).all()]
     if nonfinite:
         raise SystemExit(f'refusing to write {args.out}: non-finite predictions in '
                          f'{nonfinite[:10]}{" ..." if len(nonfinite) > 10 else ""}')
     write_csv(args.out, header, ordered)
+    statuses = write_status_file(status_path(args.out), sequences)
     if args.zip:
         with zipfile.ZipFile(args.out.with_name('submission.zip'), 'w',
                              zipfile.ZIP_DEFLATED) as archive:
             archive.write(args.out, args.out.name)
-    print(f'{args.out}: {len(ordered)} rows from {len(good.keys() - bad.keys())} files')
+    print(f'{args.out}: {len(ordered)} rows from {len(good.keys() - bad.keys())} files; '
+          f'statuses in {statuses}')
     if bad:
         print(f'{len(bad)} file(s) skipped:\n{format_bad(bad)}')
     return args.out

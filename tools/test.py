@@ -1,8 +1,10 @@
 """Evaluate a checkpoint on the test split (mmpose/mmdet-style command line).
 
-Writes the metrics as JSON to ``<work_dir>/<timestamp>/metrics.json``; ``--out`` also dumps
-every prediction to a CSV (``DumpPosePredictions``); ``--show-dir`` draws every test sample
-(event image, ground-truth and predicted pose) with ``PoseVisualizationHook``.
+Prints the raw per-window figures beside the sequence-filtered ones (tracked, offline,
+causal) and the windows per pose status. Writes the metrics as JSON to
+``<work_dir>/<timestamp>/metrics.json``; ``--out`` also dumps every prediction to a CSV
+(``DumpPosePredictions``); ``--show-dir`` draws every test sample (event image,
+ground-truth and predicted pose) with ``PoseVisualizationHook``.
 
 Examples:
     python tools/test.py CONFIG work_dirs/x/best_pose_speed_mean_epoch_28.pth
@@ -24,6 +26,7 @@ from sparkpose.engine import (
     parse_tool_args,
     use_checkpoint_body_model,
 )
+from sparkpose.evaluation import raw_and_filtered_table
 from sparkpose.registry import RUNNERS
 
 
@@ -102,6 +105,10 @@ def main() -> None:
         report = dict(config=args.config, checkpoint=args.checkpoint, metrics=metrics)
         atomic_write_bytes(json.dumps(report, indent=2, default=float).encode(), path)
         runner.logger.info(f'Metrics written to {path}')
+        table = raw_and_filtered_table(metrics)
+        if table:
+            runner.logger.info('Raw windows and sequence filters (PoseMetric.sequence_filters):'
+                               f'\n{table}')
 
 
 if __name__ == '__main__':

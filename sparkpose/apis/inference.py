@@ -17,6 +17,7 @@ from sparkpose.engine import (
     use_checkpoint_body_model,
 )
 from sparkpose.registry import MODELS
+from sparkpose.structures import POSE_STATUSES, filter_pose_sequence, load_body_model
 
 from .pose_smoothing import smooth_pose_sequence
 
@@ -31,6 +32,9 @@ class SequencePoses:
         timestamp: ``(N,)`` label timestamps in the file's own ticks.
         t: ``(N, 3)`` translations (m).
         q: ``(N, 4)`` canonical scalar-last quaternions.
+        status: ``(N,)`` pose status codes of the raw windows
+            (:data:`~sparkpose.structures.POSE_STATUSES`).
+        confidence: ``(N,)`` the raw windows' confidences in ``[0, 1]``.
     """
 
     seq_id: str
@@ -38,6 +42,8 @@ class SequencePoses:
     timestamp: np.ndarray
     t: np.ndarray
     q: np.ndarray
+    status: np.ndarray
+    confidence: np.ndarray
 
 
 def init_model(config: str | Path | Config, checkpoint: str | Path | None = None,
@@ -71,8 +77,9 @@ def init_model(config: str | Path | Config, checkpoint: str | Path | None = None
 
 
 def _predict_dataset(model: torch.nn.Module, dataset: SPADESDataset, batch_size: int
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Label indices, timestamps, ``t`` and ``q`` for every sample of ``dataset``."""
+                     ) -> tuple[np.ndarray, ...]:
+    """Label indices, timestamps, ``t``, ``q``, statuses and confidences of every sample
+    (a head that reports no status: ``regressed``, confidence 1)."""
     rows = []
     with torch.no_grad():
         for start in range(0, len(dataset), batch_size):
@@ -81,15 +88,26 @@ def _predict_dataset(model: torch.nn.Module, dataset: SPADESDataset, batch_size:
             for sample in model.test_step(batch):
                 rows.append((sample.label_index, sample.timestamp,
                              sample.pred_t.double().cpu().numpy(),
-                             sample.pred_q.double().cpu().numpy()))
+                             sample.pred_q.double().cpu().numpy(),
+                             int(sample.get('pose_status', POSE_STATUSES.index('regressed'))),
+                             float(sample.get('pose_confidence', 1.0))))
     rows.sort(key=lambda row: row[0])
-    index, stamps, t, q = zip(*rows) if rows else ((), (), (), ())
+    index, stamps, t, q, status, confidence = zip(*rows) if rows else ((),) * 6
     return (np.asarray(index, np.int64), np.asarray(stamps, np.int64),
-            np.asarray(t).reshape(-1, 3), np.asarray(q).reshape(-1, 4))
+            np.asarray(t).reshape(-1, 3), np.asarray(q).reshape(-1, 4),
+            np.asarray(status, np.int64), np.asarray(confidence, np.float64))
+
+
+def _body_symmetries(model: torch.nn.Module) -> np.ndarray | None:
+    """The symmetries of the body model the config's metric reads (None without one)."""
+    evaluator = model.cfg.get('test_evaluator', {})
+    path = evaluator.get('body_model') if isinstance(evaluator, dict) else None
+    return None if path is None else load_body_model(path).symmetries
 
 
 def inference_sequence(model: torch.nn.Module, h5_path: str | Path, time_unit: str = 'auto',
-                       batch_size: int = 32, smoothing: int | None = None) -> SequencePoses:
+                       batch_size: int = 32, smoothing: int | None = None,
+                       sequence_filter: dict | None = None) -> SequencePoses:
     """Predict the pose at every label timestamp of one SPADES file.
 
     Works on test files (label timestamps, no poses) and on 1 µs files; the window and the
@@ -102,7 +120,11 @@ def inference_sequence(model: torch.nn.Module, h5_path: str | Path, time_unit: s
         h5_path: Trajectory file; ``camera.json`` is read from its folder if present.
         time_unit: ``'auto'``, ``'100us'`` or ``'us'``.
         batch_size: Windows per forward pass.
-        smoothing: Odd window (labels) of the temporal smoothing; ``None`` for none.
+        smoothing: Odd window (labels) of the moving average; ``None`` for none.
+        sequence_filter: Keyword arguments of
+            :func:`~sparkpose.structures.filter_pose_sequence` (``{}``: offline, the
+            defaults; ``dict(causal=True)``: on-board); ``None``: raw per-window poses.
+            The symmetries are the body model's of the config's ``test_evaluator``.
     """
     path = Path(h5_path)
     dataset_cfg = model.cfg.test_dataloader.dataset
@@ -114,8 +136,11 @@ def inference_sequence(model: torch.nn.Module, h5_path: str | Path, time_unit: s
         camera_file=dataset_cfg.get('camera_file', 'camera.json'),
         pipeline=[dict(step) for step in dataset_cfg.pipeline], test_mode=True,
         index_cache_dir=None)
-    index, stamps, t, q = _predict_dataset(model, dataset, batch_size)
+    index, stamps, t, q, status, confidence = _predict_dataset(model, dataset, batch_size)
+    if sequence_filter is not None and len(t):
+        t, q = filter_pose_sequence(t, q, confidence, _body_symmetries(model),
+                                    **sequence_filter)
     t, q = torch.from_numpy(t), torch.from_numpy(q)
     if smoothing and smoothing > 1:
         t, q = smooth_pose_sequence(t, q, window=smoothing)
-    return SequencePoses(path.stem, index, stamps, t.numpy(), q.numpy())
+    return SequencePoses(path.stem, index, stamps, t.numpy(), q.numpy(), status, confidence)

@@ -73,7 +73,7 @@ class SPADESDataset(BaseDataset):
     DataLoader worker with its own bounded set of HDF5 handles. A sample enters the
     pipeline as ``seq_id, label_index, timestamp`` (file ticks), ``timestamp_us``,
     ``window_us`` ``(t_start, t_end]``, ``events`` (``x, y, t`` in µs, ``p``),
-    ``sensor_size``, ``cam_K`` and, for files with poses, ``gt_t`` (m) and ``gt_q``
+    ``num_events`` (the window's, before any transform), ``sensor_size``, ``cam_K`` and, for files with poses, ``gt_t`` (m) and ``gt_q``
     (scalar-last). Translations are not normalised here: the head's codec does that.
 
     Args:
@@ -199,6 +199,8 @@ class SPADESDataset(BaseDataset):
         """Sample ``idx`` with its window's events, through the pipeline."""
         info = self.get_data_info(idx)
         info['events'] = self.sequences[info['seq_id']].read_window(info['label_index'])
+        # Counted before any transform: a window without events is flagged, not guessed.
+        info['num_events'] = len(info['events']['t'])
         if self._seed_epoch is not None:
             info['rng'] = sample_generator(*self._seed_epoch, idx)
         return self.pipeline(info)

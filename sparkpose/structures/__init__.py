@@ -14,8 +14,11 @@ _MODULE_NAMES = {
                  'canonical_quaternion', 'chordal_mean_rotation', 'flip_pose_horizontal',
                  'geodesic_distance_matrix', 'geodesic_distance_quaternion',
                  'matrix_to_quaternion', 'matrix_to_rotation_6d', 'mean_quaternion',
-                 'quaternion_multiply', 'quaternion_to_matrix', 'rotation_6d_to_matrix',
+                 'quaternion_multiply', 'quaternion_to_axis_angle', 'quaternion_to_matrix',
+                 'rotation_6d_to_matrix',
                  'symmetric_geodesic_distances'),
+    'pose_status': ('POSE_STATUSES', 'status_counts', 'status_name'),
+    'sequence_filter': ('filter_pose_sequence',),
     'sparse_inputs': ('SparseInputs',),
     'window_events': ('GridSpec', 'WindowEvents', 'voxel_grid_torch'),
 }

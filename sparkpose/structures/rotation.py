@@ -220,6 +220,28 @@ def axis_angle_to_quaternion(rotvec: torch.Tensor) -> torch.Tensor:
                      dim=-1)
 
 
+def quaternion_to_axis_angle(quat: torch.Tensor) -> torch.Tensor:
+    """Rotation vectors (axis times angle, radians, angle in ``[0, π]``) of quaternions.
+
+    The inverse of :func:`axis_angle_to_quaternion`: the logarithm map of SO(3), with which
+    poses are averaged and fitted in a tangent space instead of as raw quaternions.
+
+    Args:
+        quat: ``(..., 4)`` quaternions ``(x, y, z, w)``, any sign, need not be unit.
+
+    Returns:
+        ``(..., 3)`` rotation vectors.
+    """
+    quat = canonical_quaternion(quat / quat.norm(dim=-1, keepdim=True).clamp(min=1e-12))
+    vec, w = quat[..., :3], quat[..., 3:]
+    sin_half = vec.norm(dim=-1, keepdim=True)
+    angle = 2 * torch.atan2(sin_half, w)
+    # angle / sin(angle / 2) -> 2 as the angle -> 0.
+    scale = torch.where(sin_half > 1e-12, angle / sin_half.clamp(min=1e-12),
+                        torch.full_like(angle, 2.0))
+    return vec * scale
+
+
 def axis_angle_to_matrix(rotvec: torch.Tensor) -> torch.Tensor:
     """Convert rotation vectors (axis times angle, radians) to ``(..., 3, 3)`` matrices."""
     return quaternion_to_matrix(axis_angle_to_quaternion(rotvec))

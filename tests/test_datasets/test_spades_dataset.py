@@ -11,7 +11,7 @@ from sparkpose.registry import DATASETS
 from sparkpose.simulation import camera_for_resolution, write_camera_json
 
 CONTRACT_KEYS = {'seq_id', 'label_index', 'timestamp', 'timestamp_us', 'window_us', 'events',
-                 'sensor_size', 'cam_K', 'gt_t', 'gt_q'}
+                 'sensor_size', 'cam_K', 'gt_t', 'gt_q', 'num_events'}
 
 
 def _build(root, **kwargs):
@@ -40,6 +40,7 @@ def test_sample_follows_data_contract(spades_root_factory, unit):
     dataset = _build(root, time_unit='auto')
     sample = dataset[12 + 4]  # RT001, label 4
     assert set(sample) == CONTRACT_KEYS | {'sample_idx'}
+    assert sample['num_events'] == len(sample['events']['t'])
     tick = {'100us': 100, 'us': 1}[unit]
     with h5py.File(root / 'RT001.h5', 'r') as f:
         labels = f['labels/data'][()]

@@ -85,7 +85,8 @@ def test_non_finite_predictions_are_refused(infer, test_files, checkpoint, tmp_p
     def nan_poses(model, path, *args, **kwargs):
         q = np.tile([0.0, 0.0, 0.0, 1.0], (2, 1))
         return SequencePoses(Path(path).stem, np.arange(2), np.arange(2),
-                             np.array([[0, 0, np.nan], [0, 0, 5.0]]), q)
+                             np.array([[0, 0, np.nan], [0, 0, 5.0]]), q, np.zeros(2, int),
+                             np.ones(2))
     monkeypatch.setattr(infer, 'inference_sequence', nan_poses)
     with pytest.raises(SystemExit, match=r"non-finite predictions in \['RT901_000', "
                                          r"'RT902_000'\]"):

@@ -132,19 +132,35 @@ def summarize_pose_errors(pred_t: ArrayLike, pred_q: ArrayLike, gt_t: ArrayLike,
         plain rotation errors under 5°, 10°, 30°); with ``symmetries`` also
         ``rot_err_sym_deg_{mean,median}`` and ``rot_sym_acc_{5,10,30}``.
     """
+    return summarize_error_arrays(pose_error_arrays(pred_t, pred_q, gt_t, gt_q,
+                                                    symmetries=symmetries, **thresholds))
+
+
+def pose_error_arrays(pred_t: ArrayLike, pred_q: ArrayLike, gt_t: ArrayLike,
+                      gt_q: ArrayLike, *, symmetries: ArrayLike | None = None,
+                      **thresholds: float) -> dict[str, np.ndarray]:
+    """Per-sample figures, computed once for the summary and any per-sequence table:
+    :func:`speed_scores`' arrays, plus ``rot_err_sym_deg`` with ``symmetries``."""
+    arrays = {name: values.reshape(-1) for name, values in
+              speed_scores(pred_t, pred_q, gt_t, gt_q, **thresholds).items()}
+    if symmetries is not None:
+        arrays['rot_err_sym_deg'] = rotation_error_sym_deg(pred_q, gt_q, symmetries).reshape(-1)
+    return arrays
+
+
+def summarize_error_arrays(arrays: dict[str, np.ndarray]) -> dict[str, float]:
+    """The summary of :func:`summarize_pose_errors` from :func:`pose_error_arrays`."""
     summary = {}
-    scores = speed_scores(pred_t, pred_q, gt_t, gt_q, **thresholds)
-    for name, values in scores.items():
-        values = values.reshape(-1)
-        summary[f'{name}_mean'] = float(values.mean())
-        summary[f'{name}_median'] = float(np.median(values))
-    if symmetries is not None:
-        sym_err = rotation_error_sym_deg(pred_q, gt_q, symmetries).reshape(-1)
-        summary['rot_err_sym_deg_mean'] = float(sym_err.mean())
-        summary['rot_err_sym_deg_median'] = float(np.median(sym_err))
-    for threshold, fraction in rotation_accuracy(scores['rot_err_deg']).items():
+    for name, values in arrays.items():
+        if name != 'rot_err_sym_deg':
+            summary[f'{name}_mean'] = float(values.mean())
+            summary[f'{name}_median'] = float(np.median(values))
+    if 'rot_err_sym_deg' in arrays:
+        summary['rot_err_sym_deg_mean'] = float(arrays['rot_err_sym_deg'].mean())
+        summary['rot_err_sym_deg_median'] = float(np.median(arrays['rot_err_sym_deg']))
+    for threshold, fraction in rotation_accuracy(arrays['rot_err_deg']).items():
         summary[f'rot_acc_{threshold:g}'] = fraction
-    if symmetries is not None:
-        for threshold, fraction in rotation_accuracy(sym_err).items():
+    if 'rot_err_sym_deg' in arrays:
+        for threshold, fraction in rotation_accuracy(arrays['rot_err_sym_deg']).items():
             summary[f'rot_sym_acc_{threshold:g}'] = fraction
     return summary

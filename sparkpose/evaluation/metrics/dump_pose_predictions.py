@@ -7,6 +7,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from sparkpose.registry import METRICS
+from sparkpose.structures import status_name
 
 from .pose_metric import to_numpy
 
@@ -18,7 +19,9 @@ class DumpPosePredictions(BaseMetric):
     """Dump predictions to ``out_file``, one row per sample, sorted by (seq_id, label_index).
 
     Columns: ``id,timestamp,Tx,Ty,Tz,Qx,Qy,Qz,Qw`` (metres; scalar-last quaternion), plus
-    ``gt_Tx … gt_Qw`` when any sample has ground truth (empty where a sample has none).
+    ``gt_Tx … gt_Qw`` when any sample has ground truth (empty where a sample has none),
+    plus ``status,confidence`` (the raw window's pose status name and confidence) when
+    the samples carry ``pose_status``.
     ``id`` is ``f'{seq_id}_{label_index:03d}'`` (e.g. ``RT901_001``); ``timestamp`` is the
     label timestamp in the file's own ticks. Like mmdet's ``DumpDetResults``, it computes
     no metric.
@@ -50,7 +53,10 @@ class DumpPosePredictions(BaseMetric):
                 seq_id=str(sample.get('seq_id')), label_index=int(sample.get('label_index')),
                 timestamp=int(sample.get('timestamp')),
                 pose=[*to_numpy(sample.get('pred_t')), *to_numpy(sample.get('pred_q'))],
-                gt=None if gt_t is None or gt_q is None else [*gt_t, *gt_q]))
+                gt=None if gt_t is None or gt_q is None else [*gt_t, *gt_q],
+                status=(None if sample.get('pose_status') is None else
+                        [status_name(int(sample.get('pose_status'))),
+                         f'{float(sample.get("pose_confidence", 1.0)):.4f}'])))
 
     def compute_metrics(self, results: list[dict]) -> dict:
         """Write the CSV; returns ``{}``."""
@@ -58,6 +64,9 @@ class DumpPosePredictions(BaseMetric):
         header = ['id', 'timestamp', *POSE_COLUMNS]
         if with_gt:
             header += [f'gt_{name}' for name in POSE_COLUMNS]
+        with_status = all(r['status'] is not None for r in results) and bool(results)
+        if with_status:
+            header += ['status', 'confidence']
         path = Path(self.out_file)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open('w', newline='') as file:
@@ -69,6 +78,8 @@ class DumpPosePredictions(BaseMetric):
                 if with_gt:
                     row += ([f'{v:.9g}' for v in r['gt']] if r['gt'] is not None
                             else [''] * len(POSE_COLUMNS))
+                if with_status:
+                    row += r['status']
                 writer.writerow(row)
         print_log(f'DumpPosePredictions: wrote {len(results)} rows to {path}', logger='current')
         return {}

@@ -7,18 +7,26 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from sparkpose.registry import METRICS
-from sparkpose.structures import load_body_model
+from sparkpose.structures import (
+    filter_pose_sequence,
+    load_body_model,
+    status_counts,
+)
 
 from ..functional import (
     POSITION_THRESHOLD,
     ROTATION_THRESHOLD_DEG,
-    rotation_error_sym_deg,
-    speed_scores,
-    summarize_pose_errors,
+    pose_error_arrays,
+    summarize_error_arrays,
 )
 
-# Optional per-sample diagnostics of keypoint heads, kept when a sample carries them.
-OPTIONAL_FIELDS = ('pnp_ok', 'keypoint_err_px')
+# Optional per-sample diagnostics of heads, kept when a sample carries them.
+OPTIONAL_FIELDS = ('pnp_ok', 'keypoint_err_px', 'pose_status', 'pose_confidence',
+                   'label_index')
+# The sequence filters reported beside the raw figures: symmetric-copy tracking alone,
+# tracking and smoothing over the whole trajectory, and the same using the past only.
+DEFAULT_SEQUENCE_FILTERS = dict(tracked=dict(smooth=False), offline=dict(),
+                                causal=dict(causal=True))
 
 
 def to_numpy(value) -> np.ndarray | None:
@@ -46,6 +54,10 @@ class PoseMetric(BaseMetric):
             None: no symmetric figures.
         collect_device: ``'cpu'`` or ``'gpu'``, for collecting results across ranks.
         prefix: Key prefix; default ``'pose'`` (keys like ``'pose/speed_mean'``).
+        sequence_filters: ``{name: kwargs of filter_pose_sequence}``; each trajectory's
+            predictions (by ``seq_id``, in ``label_index`` order, weighted by
+            ``pose_confidence``, 1 where absent) are filtered and the same summaries
+            reported as ``{prefix}/{name}/...``. ``{}``: raw figures only.
 
     Returns (evaluate):
         ``{prefix}/{name}_{mean|median}`` for ``pos_err_m``, ``rot_err_deg``,
@@ -54,7 +66,9 @@ class PoseMetric(BaseMetric):
         and sequences with ground truth the figures rest on). With ``body_model``:
         ``rot_err_sym_deg_{mean|median}`` and ``rot_sym_acc_{5,10,30}``. When samples carry
         them: ``pnp_success_rate`` (mean of ``pnp_ok``) and ``kpt_err_px_{median|mean}``
-        (over the finite ``keypoint_err_px``).
+        (over the finite ``keypoint_err_px``). When samples carry ``pose_status``:
+        ``status/{name}`` (windows per status) and ``fallback_share`` (windows whose pose
+        is not PnP on the confident keypoints).
     """
 
     default_prefix = 'pose'
@@ -62,8 +76,11 @@ class PoseMetric(BaseMetric):
     def __init__(self, position_threshold: float = POSITION_THRESHOLD,
                  rotation_threshold_deg: float = ROTATION_THRESHOLD_DEG,
                  body_model: str | None = None, collect_device: str = 'cpu',
-                 prefix: str | None = None) -> None:
+                 prefix: str | None = None,
+                 sequence_filters: dict | None = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        self.sequence_filters = dict(DEFAULT_SEQUENCE_FILTERS if sequence_filters is None
+                                     else sequence_filters)
         self.thresholds = dict(position_threshold=position_threshold,
                                rotation_threshold_deg=rotation_threshold_deg)
         # Loaded now: a wrong path fails at build time, not after a whole validation pass.
@@ -96,13 +113,47 @@ class PoseMetric(BaseMetric):
         arrays = {key: np.stack([r[key] for r in with_gt])
                   for key in ('pred_t', 'pred_q', 'gt_t', 'gt_q')}
         seq_ids = [r['seq_id'] for r in with_gt]
-        print_log('Pose errors per sequence:\n' + self.sequence_table(seq_ids, arrays),
+        errors = self.errors(arrays['pred_t'], arrays['pred_q'], arrays)
+        print_log('Pose errors per sequence:\n' + self.sequence_table(seq_ids, errors),
                   logger='current')
-        metrics = summarize_pose_errors(arrays['pred_t'], arrays['pred_q'], arrays['gt_t'],
-                                        arrays['gt_q'], symmetries=self.symmetries,
-                                        **self.thresholds)
+        metrics = summarize_error_arrays(errors)
         metrics.update(num_windows=len(with_gt), num_sequences=len({str(s) for s in seq_ids}))
         metrics.update(self.keypoint_metrics(with_gt))
+        metrics.update(self.status_metrics(with_gt))
+        for name, kwargs in self.sequence_filters.items():
+            filtered = summarize_error_arrays(self.errors(*self.filtered(with_gt, arrays, kwargs),
+                                                          arrays))
+            metrics.update({f'{name}/{key}': value for key, value in filtered.items()})
+        return metrics
+
+    def filtered(self, results: list[dict], arrays: dict[str, np.ndarray], kwargs: dict
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Predictions after :func:`filter_pose_sequence`, each trajectory on its own."""
+        t, q = arrays['pred_t'].copy(), arrays['pred_q'].copy()
+        sequences = defaultdict(list)
+        for index, r in enumerate(results):
+            sequences[str(r['seq_id'])].append(index)
+        for index in sequences.values():
+            if any(results[i]['label_index'] is None for i in index):
+                continue  # no order to filter in
+            index = sorted(index, key=lambda i: results[i]['label_index'])
+            confidence = [1.0 if results[i]['pose_confidence'] is None
+                          else results[i]['pose_confidence'] for i in index]
+            t[index], q[index] = filter_pose_sequence(t[index], q[index],
+                                                      np.asarray(confidence),
+                                                      self.symmetries, **kwargs)
+        return t, q
+
+    @staticmethod
+    def status_metrics(results: list[dict]) -> dict[str, float]:
+        """Windows per pose status and the share not solved by PnP on confident keypoints."""
+        codes = [int(r['pose_status']) for r in results if r.get('pose_status') is not None]
+        if not codes:
+            return {}
+        counts = status_counts(codes)
+        metrics = {f'status/{name}': count for name, count in counts.items()}
+        solved = counts['pnp_ok'] + counts['regressed']
+        metrics['fallback_share'] = 1 - solved / len(codes)
         return metrics
 
     @staticmethod
@@ -124,16 +175,19 @@ class PoseMetric(BaseMetric):
             metrics['kpt_err_px_mean'] = float(errors.mean())
         return metrics
 
-    def sequence_table(self, seq_ids: list[str], arrays: dict[str, np.ndarray]) -> str:
+    def errors(self, pred_t: np.ndarray, pred_q: np.ndarray, arrays: dict[str, np.ndarray]
+               ) -> dict[str, np.ndarray]:
+        """Per-window errors of a prediction against the ground truth in ``arrays``."""
+        return pose_error_arrays(pred_t, pred_q, arrays['gt_t'], arrays['gt_q'],
+                                 symmetries=self.symmetries, **self.thresholds)
+
+    def sequence_table(self, seq_ids: list[str], errors: dict[str, np.ndarray]) -> str:
         """Text table per sequence: samples, mean position / rotation error, mean SPEED score.
 
         With a body model a ``rot_sym_deg`` column (mean error modulo symmetry) follows the
         rotation error, so flips show up per sequence.
         """
-        scores = speed_scores(arrays['pred_t'], arrays['pred_q'], arrays['gt_t'], arrays['gt_q'],
-                              **self.thresholds)
-        sym_err = (None if self.symmetries is None else
-                   rotation_error_sym_deg(arrays['pred_q'], arrays['gt_q'], self.symmetries))
+        scores, sym_err = errors, errors.get('rot_err_sym_deg')
         rows = defaultdict(list)
         for index, seq_id in enumerate(seq_ids):
             rows[str(seq_id)].append(index)

@@ -1,6 +1,7 @@
 """Keypoint-heatmap head: body keypoints found in the image, pose solved by PnP."""
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
@@ -8,6 +9,7 @@ from torch import nn
 
 from sparkpose.registry import MODELS
 from sparkpose.structures import (
+    POSE_STATUSES,
     PoseDataSample,
     load_body_model,
     matrix_to_quaternion,
@@ -15,7 +17,7 @@ from sparkpose.structures import (
     stack_cameras,
 )
 
-from .pnp import fallback_pose, solve_pnp
+from .pnp import fallback_pose, plausible_size, solve_pnp
 
 
 @MODELS.register_module()
@@ -36,9 +38,14 @@ class KeypointHeatmapHead(BaseModule):
     two symmetric corners, gives one of its modes, not their middle); confidence =
     probability mass around the peak. EPnP in RANSAC with
     Levenberg–Marquardt refinement on the confident ones gives ``pred_t``, ``pred_q``.
-    Too few confident keypoints or a failed PnP gives the defined fallback pose of
-    :func:`~sparkpose.models.heads.pnp.fallback_pose` and ``pnp_ok = False``, which the
-    metric counts.
+    When that fails, PnP on every keypoint (the best estimate the network has, status
+    ``pnp_all_keypoints``; kept if the body's apparent size is plausible for a crop)
+    unless ``all_keypoints_pnp=False``; only then, or for a window without events, the
+    defined fallback pose of
+    :func:`~sparkpose.models.heads.pnp.fallback_pose` (``pnp_ok = False``). Each sample
+    carries ``pose_status`` (a code of :data:`~sparkpose.structures.POSE_STATUSES`) and
+    ``pose_confidence`` in ``[0, 1]`` (0 for a placeholder), which the metric counts and
+    the sequence filter weighs.
 
     Args:
         in_channels: Width of the fused feature map (e.g. ``FeatureFusion.out_channels``).
@@ -50,6 +57,8 @@ class KeypointHeatmapHead(BaseModule):
         min_confidence: Confidence a keypoint needs to take part in PnP.
         min_keypoints: Fewest confident keypoints (and RANSAC inliers) for a PnP pose.
         reprojection_px: RANSAC inlier threshold in input pixels.
+        all_keypoints_pnp: Retry PnP on all keypoints (4 or more inliers) before falling
+            back to the placeholder pose.
         init_cfg: mmengine initialisation config.
     """
 
@@ -57,6 +66,7 @@ class KeypointHeatmapHead(BaseModule):
                  sigma: float = 1.0, loss_heatmap_weight: float = 1.0,
                  loss_keypoint_weight: float = 0.1, min_confidence: float = 0.2,
                  min_keypoints: int = 6, reprojection_px: float = 3.0,
+                 all_keypoints_pnp: bool = True,
                  init_cfg: dict | list | None = None) -> None:
         super().__init__(init_cfg)
         body = load_body_model(body_model)
@@ -73,6 +83,9 @@ class KeypointHeatmapHead(BaseModule):
         self.loss_keypoint_weight = loss_keypoint_weight
         self.pnp_cfg = dict(min_confidence=min_confidence, min_points=min_keypoints,
                             reprojection_px=reprojection_px)
+        self.all_keypoints_cfg = (dict(min_confidence=0.0, min_points=4,
+                                       reprojection_px=2 * reprojection_px)
+                                  if all_keypoints_pnp else None)
         self.conv = nn.Sequential(
             nn.Conv2d(in_channels, hidden_channels, 3, padding=1, bias=False),
             nn.BatchNorm2d(hidden_channels), nn.ReLU(inplace=True),
@@ -189,8 +202,8 @@ class KeypointHeatmapHead(BaseModule):
     def predict(self, feats: Sequence[torch.Tensor], data_samples: Sequence[PoseDataSample]
                 ) -> Sequence[PoseDataSample]:
         """Add ``pred_t``, ``pred_q``, ``pred_keypoints`` ``(K, 2)``, ``keypoint_scores``,
-        ``pnp_ok`` and, with ground truth, ``keypoint_err_px`` (median over the keypoints
-        inside the input) to each sample."""
+        ``pnp_ok``, ``pose_status``, ``pose_confidence`` and, with ground truth,
+        ``keypoint_err_px`` (median over the keypoints inside the input) to each sample."""
         heatmaps = self(feats)['heatmaps'].detach()
         pixels, scores = self.decode_keypoints(heatmaps, data_samples)
         cam_K = stack_cameras(data_samples, heatmaps.device,
@@ -199,8 +212,8 @@ class KeypointHeatmapHead(BaseModule):
               if all(s.has_gt for s in data_samples) else None)
         points_3d = self.keypoints_3d.double().cpu().numpy()
         for i, sample in enumerate(data_samples):
-            uv = pixels[i].double().cpu().numpy()
-            result = solve_pnp(points_3d, uv, scores[i].cpu().numpy(), cam_K[i], **self.pnp_cfg)
+            uv, score = pixels[i].double().cpu().numpy(), scores[i].double().cpu().numpy()
+            status, result = self._solve(points_3d, uv, score, cam_K[i], sample)
             if result is None:
                 rotation, translation = fallback_pose(uv, cam_K[i], self.body_radius,
                                                       tuple(sample.input_size))
@@ -208,14 +221,49 @@ class KeypointHeatmapHead(BaseModule):
                 rotation, translation = result.rotation, result.translation
             sample.pred_t = torch.as_tensor(translation, dtype=torch.float32)
             sample.pred_q = matrix_to_quaternion(torch.as_tensor(rotation)).float()
+            sample.pose_status = torch.tensor(status)
+            sample.pose_confidence = torch.tensor(self._confidence(status, result, score),
+                                                  dtype=torch.float32)
+            sample.pnp_ok = torch.tensor(status == POSE_STATUSES.index('pnp_ok'))
             sample.pred_keypoints = pixels[i].float().cpu()
             sample.keypoint_scores = scores[i].float().cpu()
-            sample.pnp_ok = torch.tensor(result is not None)
             if gt is not None:
                 errors = (pixels[i] - gt[0][i]).norm(dim=-1)[gt[1][i]]
                 sample.keypoint_err_px = (errors.median().float().cpu() if len(errors)
                                           else torch.tensor(float('nan')))
         return data_samples
+
+    def _solve(self, points_3d: np.ndarray, uv: np.ndarray, score: np.ndarray,
+               cam_K: np.ndarray, sample: PoseDataSample):
+        """``(status code, PnPResult or None)`` of one window: no events → no pose; else
+        PnP on the confident keypoints, then on all of them; a crop that found no
+        target marks whatever pose comes out ``no_target``."""
+        if sample.get('num_events', -1) == 0:
+            return POSE_STATUSES.index('no_events'), None
+        status, result = 'pnp_ok', solve_pnp(points_3d, uv, score, cam_K, **self.pnp_cfg)
+        if result is None and self.all_keypoints_cfg is not None:
+            status = 'pnp_all_keypoints'
+            result = solve_pnp(points_3d, uv, score, cam_K, **self.all_keypoints_cfg)
+            if result is not None and not plausible_size(result, cam_K, self.body_radius,
+                                                         sample.input_size[0]):
+                result = None
+        if result is None:
+            status = 'fallback'
+        if sample.get('crop_fallback', False):
+            status = 'no_target'
+        return POSE_STATUSES.index(status), result
+
+    @staticmethod
+    def _confidence(status: int, result, score: np.ndarray) -> float:
+        """Mean score of the best ``num_inliers`` keypoints times the inlier share, halved
+        when the crop found no target; 0 for a placeholder and for PnP on all keypoints
+        (a best effort that neighbours in time should override: on the demo any weight
+        above 0 made the filtered figures worse)."""
+        if result is None or status == POSE_STATUSES.index('pnp_all_keypoints'):
+            return 0.0
+        best = np.sort(score)[::-1][:result.num_inliers]
+        confidence = float(best.mean() * result.num_inliers / len(score))
+        return confidence / 2 if status == POSE_STATUSES.index('no_target') else confidence
 
     def decode(self, outputs: dict[str, torch.Tensor]):
         """Not available: PnP needs each sample's intrinsics; use ``mode='predict'``."""

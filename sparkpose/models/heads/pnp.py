@@ -79,3 +79,12 @@ def solve_pnp(points_3d: np.ndarray, points_2d: np.ndarray, confidence: np.ndarr
             and translation[2] > 0):
         return None
     return PnPResult(True, rotation, translation, len(inliers))
+
+
+def plausible_size(result: PnPResult, cam_K: np.ndarray, body_radius: float,
+                   input_width: int, low: float = 0.2, high: float = 3.0) -> bool:
+    """Whether the body's apparent diameter at the solved depth is ``low``–``high`` input
+    widths: crops are cut to the target, so a pose far outside that range (e.g. PnP on
+    keypoints that all sit on one pixel puts the body at a huge depth) is not an estimate."""
+    diameter = cam_K[0, 0] * 2 * body_radius / result.translation[2]
+    return low * input_width <= diameter <= high * input_width

@@ -9,6 +9,10 @@ from sparkpose.structures import PoseDataSample
 
 from .rot6d_pose_head import Rot6DPoseHead
 
+# Which column of ``log_var`` weighs which loss term: by name, not by the order in which
+# ``loss_terms`` happens to return them.
+LOG_VAR_COLUMNS = {'loss_translation': 0, 'loss_rotation': 1}
+
 
 @MODELS.register_module()
 class UncertaintyPoseHead(Rot6DPoseHead):
@@ -42,9 +46,13 @@ class UncertaintyPoseHead(Rot6DPoseHead):
         """Uncertainty-weighted ``loss_translation`` and ``loss_rotation``."""
         outputs = self(feats)
         terms = self.loss_terms(outputs, data_samples, reduction_override='none')
+        unknown = sorted(set(terms) - set(LOG_VAR_COLUMNS))
+        if unknown:
+            raise KeyError(f'UncertaintyPoseHead: no log-variance for loss terms {unknown}; '
+                           f'it weighs {sorted(LOG_VAR_COLUMNS)}')
         log_var = outputs['log_var']
-        return {name: self.loss_uncertainty(term, log_var[:, index])
-                for index, (name, term) in enumerate(terms.items())}
+        return {name: self.loss_uncertainty(term, log_var[:, LOG_VAR_COLUMNS[name]])
+                for name, term in terms.items()}
 
     def add_predictions(self, outputs: dict[str, torch.Tensor],
                         data_samples: Sequence[PoseDataSample]) -> Sequence[PoseDataSample]:

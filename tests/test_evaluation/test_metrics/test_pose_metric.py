@@ -1,6 +1,7 @@
 """PoseMetric through mmengine's evaluate(): hand-computed cases, skipped samples, table."""
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -74,7 +75,8 @@ def test_sequence_table_lists_each_sequence():
                   gt_t=torch.tensor([[0, 0, 5.0]] * 3).numpy(),
                   pred_q=torch.tensor([Z90, IDENTITY, IDENTITY]).numpy(),
                   gt_q=torch.tensor([IDENTITY] * 3).numpy())
-    lines = metric.sequence_table(['RT002', 'RT001', 'RT002'], arrays).splitlines()
+    errors = metric.errors(arrays['pred_t'], arrays['pred_q'], arrays)
+    lines = metric.sequence_table(['RT002', 'RT001', 'RT002'], errors).splitlines()
     assert lines[0].split() == ['sequence', 'n', 'pos_err_m', 'rot_err_deg', 'speed']
     assert lines[1].split() == ['RT001', '1', '0.0000', '0.000', '0.0000']
     score = ((0.2 + math.pi / 2) + 0.4) / 2
@@ -147,3 +149,22 @@ def test_keypoint_head_diagnostics():
     assert results['pose/kpt_err_px_median'] == pytest.approx(3.0)
     assert results['pose/kpt_err_px_mean'] == pytest.approx(4.0)
     assert results['pose/speed_mean'] == 0.0  # the pose figures are there as well
+
+
+def test_statuses_are_counted_and_filters_reported():
+    """A flipped window between good neighbours: the raw mean carries it, the offline
+    filter (tracking over the body's symmetries) does not; statuses are counted."""
+    body = np.stack([np.eye(3), np.diag([-1.0, -1.0, 1.0])])
+    metric = METRICS.build(dict(type='PoseMetric'))
+    metric.symmetries = body
+    flipped = [0.0, 0.0, 1.0, 0.0]  # 180° about z: the body's symmetric copy
+    samples = [sample('RT001', i, [0, 0, 5.0], flipped if i == 2 else IDENTITY, [0, 0, 5.0],
+                      IDENTITY, pose_status=0 if i != 3 else 2,
+                      pose_confidence=1.0 if i != 3 else 0.0)
+               for i in range(6)]
+    metrics = evaluate(metric, samples)
+    assert metrics['pose/status/pnp_ok'] == 5 and metrics['pose/status/fallback'] == 1
+    assert metrics['pose/fallback_share'] == pytest.approx(1 / 6)
+    assert metrics['pose/rot_err_deg_mean'] == pytest.approx(30.0)
+    assert metrics['pose/offline/rot_err_deg_mean'] < 1e-6
+    assert metrics['pose/tracked/rot_err_deg_mean'] < 1e-6

@@ -5,6 +5,7 @@ import torch
 from sparkpose.models.heads.pnp import fallback_pose, solve_pnp
 from sparkpose.registry import MODELS
 from sparkpose.structures import (
+    POSE_STATUSES,
     PoseDataSample,
     geodesic_distance_quaternion,
     proba2_like,
@@ -159,3 +160,36 @@ def test_head_rejects_pooled_features(body_file):
     with pytest.raises(ValueError, match='FeatureFusion'):
         _head(body_file)(torch.rand(2, 8))
 
+
+
+def test_statuses_and_confidences(body_file):
+    """PnP ok → confident; flat maps → placeholder with confidence 0; a window without
+    events or without a found target is flagged whatever the maps say."""
+    head = _head(body_file)
+    samples = [_sample(*_pose(seed)) for seed in range(4)]
+    samples[2].set_metainfo(dict(num_events=0))
+    samples[3].set_metainfo(dict(crop_fallback=True))
+    heatmaps = _ideal_heatmaps(head, samples)
+    heatmaps[1] = 0
+    head.forward = lambda feats: dict(heatmaps=heatmaps)
+    out = head.predict(None, samples)
+    names = [POSE_STATUSES[int(s.pose_status)] for s in out]
+    assert names == ['pnp_ok', 'fallback', 'no_events', 'no_target']
+    confidence = [float(s.pose_confidence) for s in out]
+    assert confidence[0] > 0.5 and confidence[1] == 0 and confidence[2] == 0
+    assert 0 < confidence[3] < confidence[0]
+    for sample in out:
+        assert torch.isfinite(sample.pred_t).all() and torch.isfinite(sample.pred_q).all()
+
+
+def test_pnp_on_all_keypoints_before_the_placeholder(body_file):
+    """Maps too flat for the confidence threshold but peaked at the right places: PnP on
+    all keypoints finds the pose; with all_keypoints_pnp=False the placeholder stays."""
+    samples = [_sample(*_pose(5))]
+    for retry, expected in ((True, 'pnp_all_keypoints'), (False, 'fallback')):
+        head = _head(body_file, all_keypoints_pnp=retry)
+        heatmaps = _ideal_heatmaps(head, samples, sharpness=0.02)
+        head.forward = lambda feats, maps=heatmaps: dict(heatmaps=maps)
+        sample = head.predict(None, [_sample(*_pose(5))])[0]
+        assert POSE_STATUSES[int(sample.pose_status)] == expected
+        assert float(sample.pose_confidence) == 0  # for the filter to override
