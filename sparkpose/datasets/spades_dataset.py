@@ -126,7 +126,6 @@ class SPADESDataset(BaseDataset):
             camera_file if osp.isabs(camera_file) else osp.join(data_root, camera_file))
         self.sequences: dict[str, SPADESSequence] = {}
         self.cameras: dict[str, tuple[tuple[int, int], np.ndarray]] = {}
-        self._seed_epoch: tuple[int, int] | None = None
         self._pool = H5FilePool(max_open=max_open_files)
         # Built from our registry, so pipeline types resolve without a default scope.
         kwargs['pipeline'] = [TRANSFORMS.build(t) if isinstance(t, dict) else t
@@ -188,19 +187,19 @@ class SPADESDataset(BaseDataset):
                 info[key] = np.asarray(info[key], dtype=np.float64)
         return info
 
-    def __getitem__(self, idx: int | SeededIndex) -> dict:
-        """Sample ``idx`` through the pipeline; a :class:`SeededIndex` (from
-        :class:`~sparkpose.datasets.SeededSampler`) also seeds its random transforms."""
-        # Kept for prepare_data: mmengine's __getitem__ passes it only the index.
-        self._seed_epoch = (idx.seed, idx.epoch) if isinstance(idx, SeededIndex) else None
-        return super().__getitem__(idx.index if isinstance(idx, SeededIndex) else idx)
+    def prepare_data(self, idx: int | SeededIndex) -> dict:
+        """Sample ``idx`` with its window's events, through the pipeline.
 
-    def prepare_data(self, idx: int) -> dict:
-        """Sample ``idx`` with its window's events, through the pipeline."""
-        info = self.get_data_info(idx)
+        A :class:`SeededIndex` (from :class:`~sparkpose.datasets.SeededSampler`) also seeds
+        the random transforms; mmengine's ``__getitem__`` hands the index here as given, so
+        the seed travels with it rather than through the dataset's state.
+        """
+        seeded = idx if isinstance(idx, SeededIndex) else None
+        index = idx.index if seeded else idx
+        info = self.get_data_info(index)
         info['events'] = self.sequences[info['seq_id']].read_window(info['label_index'])
         # Counted before any transform: a window without events is flagged, not guessed.
         info['num_events'] = len(info['events']['t'])
-        if self._seed_epoch is not None:
-            info['rng'] = sample_generator(*self._seed_epoch, idx)
+        if seeded:
+            info['rng'] = sample_generator(seeded.seed, seeded.epoch, index)
         return self.pipeline(info)
