@@ -78,9 +78,13 @@ def test_train_test_and_compare(synthetic_root, load_tool, tmp_path):
     # Two epochs on three trajectories learn too little to beat a baseline (that is what
     # `make demo` shows); here every figure must agree with the predictions it came from.
     columns = rows[0].split(',')
-    values = np.array([[float(v) for v in line.split(',')[2:]] for line in rows[1:]])
-    pred, gt = values[:, :7], values[:, [columns.index(c) - 2 for c in (
-        'gt_Tx', 'gt_Ty', 'gt_Tz', 'gt_Qx', 'gt_Qy', 'gt_Qz', 'gt_Qw')]]
+    table_rows = [line.split(',') for line in rows[1:]]
+
+    def numbers(names):
+        return np.array([[float(row[columns.index(n)]) for n in names] for row in table_rows])
+
+    pose = ('Tx', 'Ty', 'Tz', 'Qx', 'Qy', 'Qz', 'Qw')
+    pred, gt = numbers(pose), numbers([f'gt_{n}' for n in pose])
     pos_err = np.linalg.norm(pred[:, :3] - gt[:, :3], axis=1)
     rot_err = np.degrees(2 * np.arccos(np.clip(np.abs((pred[:, 3:] * gt[:, 3:]).sum(1)), 0, 1)))
     assert metrics['pose/pos_err_m_median'] == pytest.approx(np.median(pos_err), abs=1e-6)
