@@ -40,7 +40,9 @@ class VoteVolume:
 
 
 @numba.njit(cache=True, nogil=True)
-def _walk(origins, directions, ray_pose, votes, low, voxel):  # pragma: no cover - compiled
+def _walk(origins, directions, ray_pose, votes, low, voxel, winners):  # pragma: no cover
+    # winners is None: add 1 to every voxel the ray crosses. Else add 1 to winners only
+    # at the voxel where votes is largest along the ray (the ray's most likely source).
     n = votes.shape[0]
     high = low + n * voxel
     for i in range(directions.shape[0]):
@@ -56,20 +58,32 @@ def _walk(origins, directions, ray_pose, votes, low, voxel):  # pragma: no cover
             a, b = (low - o[k]) / d[k], (high - o[k]) / d[k]
             t0, t1 = max(t0, min(a, b)), min(t1, max(a, b))
         last = (-1, -1, -1)
+        best, best_at = 0, (-1, -1, -1)
         t = t0
         while t < t1:
             ix = int((o[0] + t * d[0] - low) / voxel)
             iy = int((o[1] + t * d[1] - low) / voxel)
             iz = int((o[2] + t * d[2] - low) / voxel)
             if 0 <= ix < n and 0 <= iy < n and 0 <= iz < n and (ix, iy, iz) != last:
-                votes[ix, iy, iz] += 1
+                if winners is None:
+                    votes[ix, iy, iz] += 1
+                elif votes[ix, iy, iz] > best:
+                    best, best_at = votes[ix, iy, iz], (ix, iy, iz)
                 last = (ix, iy, iz)
             t += 0.5 * voxel
+        if winners is not None and best > 0:
+            winners[best_at] += 1
 
 
 def vote_rays(votes: np.ndarray, volume: VoteVolume, pixels: np.ndarray, ray_pose: np.ndarray,
-              rotations: np.ndarray, translations: np.ndarray, K: np.ndarray) -> None:
+              rotations: np.ndarray, translations: np.ndarray, K: np.ndarray,
+              winners: np.ndarray | None = None) -> None:
     """Add the rays of events to ``votes`` (in place; each voxel at most once per ray).
+
+    With ``winners`` (a second volume), ``votes`` is read, not written: each ray adds one
+    to ``winners`` at its voxel of most votes. The plain sum is a back-projection, blurred
+    around every edge by the rays that merely pass it; the winners of a second pass sit on
+    the edges themselves (the ray-wise maxima of EMVS).
 
     Args:
         votes: ``volume.empty()``-shaped counts.
@@ -87,11 +101,11 @@ def vote_rays(votes: np.ndarray, volume: VoteVolume, pixels: np.ndarray, ray_pos
     origins = -np.einsum('pji,pj->pi', rotations, translations)
     directions = np.einsum('nj,nji->ni', rays_cam, rotations[ray_pose])
     _walk(origins, np.ascontiguousarray(directions), np.asarray(ray_pose, np.int64), votes,
-          -volume.half_extent, volume.voxel)
+          -volume.half_extent, volume.voxel, winners)
 
 
-def structure_voxels(votes: np.ndarray, relative_threshold: float = 0.9,
-                     min_support: int = 6) -> np.ndarray:
+def structure_voxels(votes: np.ndarray, relative_threshold: float = 0.05,
+                     min_support: int = 2) -> np.ndarray:
     """Voxels where rays agree: strong counts that are maxima across the structure.
 
     A voxel is kept when its count is at least ``relative_threshold`` times the 99.9th

@@ -98,11 +98,13 @@ def reconstruct(data_root: str, names: list[str], half_extent: float, voxel: flo
     if not rays:
         raise SystemExit(f'{data_root}: no labelled events with poses in {len(names)} files')
     volume = VoteVolume(half_extent, voxel)
-    votes = volume.empty()
-    for pixels, pose_index, rotations, translations in tqdm(rays, desc='voting', unit='file',
-                                                            file=sys.stderr):
-        vote_rays(votes, volume, pixels, pose_index, rotations, translations, K)
-    points = volume.centres(structure_voxels(votes))
+    votes, winners = volume.empty(), volume.empty()
+    for target in (None, winners):  # back-projection, then each ray's most-voted voxel
+        for pixels, pose_index, rotations, translations in tqdm(
+                rays, desc='voting' if target is None else 'ray maxima', unit='file',
+                file=sys.stderr):
+            vote_rays(votes, volume, pixels, pose_index, rotations, translations, K, target)
+    points = volume.centres(structure_voxels(winners))
     return points, dict(events=int(sum(len(r[0]) for r in rays)), half_extent=half_extent,
                         cells=volume.cells)
 
