@@ -53,12 +53,21 @@ def _index_of(rotations: np.ndarray, rotation: np.ndarray) -> int:
 
 def asymmetric_points(points: np.ndarray, symmetries: np.ndarray,
                       tolerance: float) -> np.ndarray:
-    """``(N,)`` bool: points that some symmetry maps away from every point (they break it)."""
+    """``(N,)`` bool: points that some symmetry maps farther than twice ``tolerance`` (m)
+    from every point: they break it (twice, so reconstruction noise does not count)."""
     tree = cKDTree(points)
     broken = np.zeros(len(points), bool)
     for rotation in symmetries[1:]:
-        broken |= tree.query(points @ rotation.T, distance_upper_bound=tolerance)[0] > tolerance
+        broken |= tree.query(points @ rotation.T)[0] > 2 * tolerance
     return broken
+
+
+def dense_points(points: np.ndarray, tolerance: float, min_neighbours: int = 5) -> np.ndarray:
+    """The points with at least ``min_neighbours`` others within 1.5 ``tolerance`` (m):
+    structure, not stray voxels, which would otherwise be the extremes keypoints seek."""
+    counts = cKDTree(points).query_ball_point(points, 1.5 * tolerance, return_length=True)
+    dense = points[counts > min_neighbours]
+    return dense if len(dense) >= 8 else points
 
 
 def _directions() -> tuple[np.ndarray, list[str]]:
@@ -95,14 +104,16 @@ def select_keypoints(points: np.ndarray, symmetries: np.ndarray, tolerance: floa
     spacing between keypoints is halved and the search repeated, and a structure too small
     for that is topped up with the points farthest from all chosen (``far<k>``).
     """
-    extent = np.ptp(points, axis=0).max()
-    spacing = extent / 6
     broken = asymmetric_points(points, symmetries, tolerance)
+    core = dense_points(points, tolerance)
+    broken = dense_points(points[broken], tolerance) if broken.sum() >= 8 else points[:0]
+    points = core
+    spacing = np.ptp(points, axis=0).max() / 6
     while True:
         tips, tip_names = extreme_points(points, spacing)
         keypoints, names = list(tips), [f'tip{n}' for n in tip_names]
-        if broken.sum() >= 4:
-            asym, asym_names = extreme_points(points[broken], spacing)
+        if len(broken) >= 4:
+            asym, asym_names = extreme_points(broken, spacing)
             for point, name in zip(asym, asym_names):
                 if all(np.linalg.norm(point - k) >= spacing / 2 for k in keypoints):
                     keypoints.append(point)
