@@ -143,7 +143,8 @@ def body_from_points(points: np.ndarray, name: str, min_keypoints: int = 12,
     if len(points) < 8:
         raise ValueError(f'{name}: {len(points)} structure points; too few to build a body '
                          f'model (are the poses labelled and the events on the target?)')
-    symmetries = find_symmetries(points, tolerance)
+    # Symmetric parts are not always seen alike (views, lighting): match them more loosely.
+    symmetries = find_symmetries(points, 1.5 * tolerance)
     keypoints, names = select_keypoints(points, symmetries, tolerance, min_keypoints)
     return BodyModel(name, (), keypoints, tuple(names), symmetries, points=points)
 
@@ -157,3 +158,13 @@ def distance_to_boxes(points: np.ndarray, boxes: tuple[Box, ...]) -> np.ndarray:
         inside = np.minimum(points - low, high - points).min(axis=1)
         best = np.minimum(best, np.where(inside > 0, inside, outside))
     return best
+
+
+def edge_points(body: BodyModel, step: float = 0.02) -> np.ndarray:
+    """``(N, 3)`` points every ``step`` m along a box model's edges: what event voting
+    recovers of it, so the reference a reconstruction's symmetries are checked against."""
+    points = []
+    for start, end in body.wireframe():
+        n = max(int(np.linalg.norm(end - start) / step), 1)
+        points.append(start + np.linspace(0, 1, n + 1)[:, None] * (end - start))
+    return np.unique(np.round(np.concatenate(points), 4), axis=0)

@@ -6,18 +6,10 @@ from sparkpose.structures.body_features import (
     axis_rotations,
     body_from_points,
     distance_to_boxes,
+    edge_points,
     find_symmetries,
 )
 from sparkpose.structures.body_model import BodyModel, load_body_model, proba2_like
-
-
-def box_edge_points(body: BodyModel, step: float = 0.02) -> np.ndarray:
-    """Points every ``step`` m along every box edge (what event voting recovers)."""
-    points = []
-    for start, end in body.wireframe():
-        n = max(int(np.linalg.norm(end - start) / step), 1)
-        points.append(start + np.linspace(0, 1, n + 1)[:, None] * (end - start))
-    return np.unique(np.round(np.concatenate(points), 4), axis=0)
 
 
 def test_axis_rotations_are_the_24_proper_ones_identity_first():
@@ -30,14 +22,14 @@ def test_axis_rotations_are_the_24_proper_ones_identity_first():
 
 def test_proba2_like_symmetries_are_found_exactly():
     body = proba2_like()
-    found = find_symmetries(box_edge_points(body), tolerance=0.04)
+    found = find_symmetries(edge_points(body), tolerance=0.06)
     assert found.shape == body.symmetries.shape
     np.testing.assert_allclose(found, body.symmetries, atol=1e-12)
 
 
 def test_keypoints_on_structure_spread_and_include_asymmetric_parts():
     body = proba2_like()
-    model = body_from_points(box_edge_points(body), 'rec')
+    model = body_from_points(edge_points(body), 'rec')
     assert len(model.keypoints) >= 11
     assert distance_to_boxes(model.keypoints, body.boxes).max() <= 0.05
     assert any(name.startswith('asym') for name in model.keypoint_names)
@@ -46,7 +38,7 @@ def test_keypoints_on_structure_spread_and_include_asymmetric_parts():
 
 
 def test_box_less_body_round_trips_through_json(tmp_path):
-    body = body_from_points(box_edge_points(proba2_like()), 'rec')
+    body = body_from_points(edge_points(proba2_like()), 'rec')
     loaded = load_body_model(str(body.save(tmp_path / 'body.json')))
     assert loaded.boxes == ()
     np.testing.assert_allclose(loaded.points, body.points, atol=1e-4)
