@@ -22,7 +22,7 @@ def axis_rotations() -> np.ndarray:
     mats = [np.eye(3)[list(perm)] * np.array(signs)[:, None]
             for perm in itertools.permutations(range(3))
             for signs in itertools.product((1, -1), repeat=3)]
-    mats = [m for m in mats if np.linalg.det(m) > 0]
+    mats = [m + 0.0 for m in mats if np.linalg.det(m) > 0]  # + 0.0: no -0.0 in JSON
     mats.sort(key=lambda m: -np.trace(m))  # identity (trace 3) first
     return np.asarray(mats, np.float64)
 
@@ -143,6 +143,7 @@ def body_from_points(points: np.ndarray, name: str, min_keypoints: int = 12,
     if len(points) < 8:
         raise ValueError(f'{name}: {len(points)} structure points; too few to build a body '
                          f'model (are the poses labelled and the events on the target?)')
+    points = np.round(points, 4)  # voxel centres: keep float noise out of body.json
     # Symmetric parts are not always seen alike (views, lighting): match them more loosely.
     symmetries = find_symmetries(points, 1.5 * tolerance)
     keypoints, names = select_keypoints(points, symmetries, tolerance, min_keypoints)

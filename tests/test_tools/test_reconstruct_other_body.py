@@ -32,7 +32,7 @@ def test_dish_satellite_is_reconstructed(tmp_path, load_tool):
     write_camera_json(tmp_path, camera_for_resolution(options.resolution))
     write_split_files(tmp_path, {'train': names})
     out = tmp_path / 'rec' / 'body.json'
-    stats = load_tool('analysis_tools/reconstruct_body.py').main(
+    load_tool('analysis_tools/reconstruct_body.py').main(
         [str(tmp_path), '--out', str(out)])
     model = load_body_model(str(out))
     near = distance_to_boxes(model.points, body.boxes) <= 0.03

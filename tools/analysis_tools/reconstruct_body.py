@@ -89,18 +89,25 @@ def sample_rays(path: str, sensor_size: tuple[int, int], max_events: int,
 
 def reconstruct(data_root: str, names: list[str], half_extent: float, voxel: float,
                 max_events: int, seed: int) -> tuple[np.ndarray, dict]:
-    """Structure points (m, body frame) of the named sequences and run statistics."""
-    size, K = load_camera(osp.join(data_root, 'camera.json'))
+    """Structure points (m, body frame) of the named sequences and run statistics.
+
+    Each file's camera is the ``camera.json`` of its own folder, so a split may list files
+    of several sensors (``full_sensor/RT000``).
+    """
     rng = np.random.default_rng(seed)
-    rays = [sample_rays(osp.join(data_root, f'{name}.h5'), size, max_events, rng)
-            for name in tqdm(names, desc='reading', unit='file', file=sys.stderr)]
-    rays = [r for r in rays if len(r[0])]
+    rays = []
+    for name in tqdm(names, desc='reading', unit='file', file=sys.stderr):
+        path = osp.join(data_root, f'{name}.h5')
+        size, K = load_camera(osp.join(osp.dirname(path), 'camera.json'))
+        pixels, pose_index, rotations, translations = sample_rays(path, size, max_events, rng)
+        if len(pixels):
+            rays.append((pixels, pose_index, rotations, translations, K))
     if not rays:
         raise SystemExit(f'{data_root}: no labelled events with poses in {len(names)} files')
     volume = VoteVolume(half_extent, voxel)
     votes, winners = volume.empty(), volume.empty()
     for target in (None, winners):  # back-projection, then each ray's most-voted voxel
-        for pixels, pose_index, rotations, translations in tqdm(
+        for pixels, pose_index, rotations, translations, K in tqdm(
                 rays, desc='voting' if target is None else 'ray maxima', unit='file',
                 file=sys.stderr):
             vote_rays(votes, volume, pixels, pose_index, rotations, translations, K, target)
