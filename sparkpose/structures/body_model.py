@@ -79,16 +79,22 @@ class Box:
 # eq=False: arrays have no truth value; models compare (and hash) by identity.
 @dataclass(frozen=True, eq=False)
 class BodyModel:
-    """A rigid body made of boxes, with named keypoints and its near-symmetries.
+    """A rigid body made of boxes or points, with named keypoints and its near-symmetries.
+
+    The generator renders boxes; a body reconstructed from events
+    (``tools/analysis_tools/reconstruct_body.py``) has no boxes, only points on its
+    structure. Readers use :attr:`corners` (extremes) and :meth:`wireframe` / :attr:`points`
+    (drawing), which work for either.
 
     Args:
         name: Model name.
-        boxes: The boxes, in body coordinates.
+        boxes: The boxes, in body coordinates; may be empty when ``points`` are given.
         keypoints: ``(K, 3)`` body-frame points a keypoint head learns to find (m).
         keypoint_names: One name per keypoint.
         symmetries: ``(S, 3, 3)`` body-frame rotations under which the body looks (nearly)
             the same, the identity first. A pose ``R`` and ``R · S_k`` are then hard to
             tell apart; metrics report the rotation error modulo this set too.
+        points: ``(N, 3)`` body-frame points on the structure (m), e.g. a reconstruction.
     """
 
     name: str
@@ -96,6 +102,7 @@ class BodyModel:
     keypoints: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     keypoint_names: tuple[str, ...] = ()
     symmetries: np.ndarray = field(default_factory=lambda: np.eye(3)[None])
+    points: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
 
     def __post_init__(self) -> None:
         keypoints = np.asarray(self.keypoints, np.float64)
@@ -103,16 +110,24 @@ class BodyModel:
             raise ValueError(f'body model {self.name!r}: keypoints must be [x, y, z] (m) each, '
                              f'got an array of shape {keypoints.shape}')
         keypoints = keypoints.reshape(-1, 3)
+        points = np.asarray(self.points, np.float64).reshape(-1, 3)
+        if not self.boxes and not len(points):
+            raise ValueError(f'body model {self.name!r}: neither boxes nor points; one of '
+                             f'them must describe the shape')
         symmetries = check_symmetries(self.symmetries, f'body model {self.name!r}')
         if len(self.keypoint_names) != len(keypoints):
             raise ValueError(f'body model {self.name!r}: {len(keypoints)} keypoints but '
                              f'{len(self.keypoint_names)} keypoint names')
         object.__setattr__(self, 'keypoints', _read_only(keypoints))
         object.__setattr__(self, 'symmetries', _read_only(symmetries))
+        object.__setattr__(self, 'points', _read_only(points))
 
     @cached_property
     def corners(self) -> np.ndarray:
-        """``(8 * num_boxes, 3)`` all box corners (m); rigid-motion extremes lie among them."""
+        """``(8 * num_boxes, 3)`` all box corners, or the points of a box-less body (m):
+        rigid-motion extremes lie among them."""
+        if not self.boxes:
+            return self.points
         return _read_only(np.concatenate([box.corners for box in self.boxes]))
 
     @property
@@ -121,28 +136,35 @@ class BodyModel:
         return float(np.linalg.norm(self.corners, axis=1).max())
 
     def wireframe(self) -> np.ndarray:
-        """Box edges as 3-D segments.
+        """Box edges as 3-D segments (none for a box-less body: draw its :attr:`points`).
 
         Returns:
             ``(12 * num_boxes, 2, 3)`` segment end points in the body frame (m).
         """
+        if not self.boxes:
+            return np.zeros((0, 2, 3))
         return np.concatenate([box.corners[_BOX_EDGES] for box in self.boxes])
 
     def to_dict(self) -> dict:
-        """The JSON form (see :func:`load_body_model`)."""
-        return dict(
+        """The JSON form (see :func:`load_body_model`); ``points`` only when there are any."""
+        data = dict(
             name=self.name,
             boxes=[dict(center=list(b.center), size=list(b.size), albedo=b.albedo,
                         grid_pitch=b.grid_pitch) for b in self.boxes],
             keypoints={n: p.tolist() for n, p in zip(self.keypoint_names, self.keypoints)},
             symmetries=[np.round(s, 12).tolist() for s in self.symmetries])
+        if len(self.points):
+            data['points'] = np.round(self.points, 4).tolist()
+        return data
 
     def save(self, path: str | Path) -> Path:
         """Write the model as JSON to ``path``."""
         # One box, keypoint or symmetry per line: readable and diff-friendly.
         data = self.to_dict()
         lines = [f'  "name": {json.dumps(data["name"])}']
-        for key in ('boxes', 'keypoints', 'symmetries'):
+        for key in ('boxes', 'keypoints', 'symmetries', 'points'):
+            if key not in data:
+                continue
             value = data[key]
             items = ([f'    {json.dumps(k)}: {json.dumps(v)}' for k, v in value.items()]
                      if isinstance(value, dict) else [f'    {json.dumps(v)}' for v in value])
@@ -159,13 +181,15 @@ class BodyModel:
         missing = [k for k in ('name', 'boxes', 'keypoints', 'symmetries') if k not in data]
         if missing:
             raise ValueError(f'{source}: body model lacks {missing}; expected name, boxes, '
-                             f'keypoints (name -> [x, y, z] m), symmetries (3x3 rotations)')
+                             f'keypoints (name -> [x, y, z] m), symmetries (3x3 rotations) '
+                             f'and optionally points ([x, y, z] m; boxes may then be [])')
         try:
             boxes = tuple(Box(tuple(b['center']), tuple(b['size']), b.get('albedo', 0.7),
                               b.get('grid_pitch', 0.0)) for b in data['boxes'])
             keypoints = dict(data['keypoints'])
             return cls(data['name'], boxes, np.asarray(list(keypoints.values()), float),
-                       tuple(keypoints), np.asarray(data['symmetries'], float))
+                       tuple(keypoints), np.asarray(data['symmetries'], float),
+                       np.asarray(data.get('points', []), float))
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f'{source}: not a valid body model: {error}') from None
 
@@ -176,8 +200,9 @@ def load_body_model(path: str) -> BodyModel:
 
     Args:
         path: JSON file with ``name``, ``boxes`` (``center``, ``size``, optional
-            ``albedo``, ``grid_pitch``), ``keypoints`` (name → ``[x, y, z]`` m) and
-            ``symmetries`` (list of 3×3 body-frame rotations, the identity first).
+            ``albedo``, ``grid_pitch``), ``keypoints`` (name → ``[x, y, z]`` m),
+            ``symmetries`` (list of 3×3 body-frame rotations, the identity first) and
+            optional ``points`` (``[x, y, z]`` m; with them ``boxes`` may be empty).
     """
     try:
         with open(path) as f:

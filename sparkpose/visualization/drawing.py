@@ -58,6 +58,8 @@ def draw_pose(image: np.ndarray, rotation: np.ndarray, translation: np.ndarray, 
               width: int = 1) -> np.ndarray:
     """Overlay a pose: the body's wireframe outline and its axes (x red, y green, z blue).
 
+    A box-less body (reconstructed, ``body.points``) is drawn as its points instead.
+
     Args:
         image: ``(H, W, 3)`` uint8 RGB image (not modified).
         rotation: ``(3, 3)`` body-to-camera rotation.
@@ -87,4 +89,8 @@ def draw_pose(image: np.ndarray, rotation: np.ndarray, translation: np.ndarray, 
     for (start, end), (z0, z1), color in zip(pixels, segments[..., 2], colors):
         if z0 > 0 and z1 > 0:
             draw.line([tuple(start), tuple(end)], fill=color, width=width)
+    if not body.boxes:
+        points = body.points @ rotation.T + translation
+        for u, v in (project_points(points, K) - 0.5)[points[:, 2] > 0]:
+            draw.point((u, v), fill=outline_color)
     return np.asarray(canvas)
