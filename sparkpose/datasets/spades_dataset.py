@@ -73,7 +73,8 @@ class SPADESDataset(BaseDataset):
     DataLoader worker with its own bounded set of HDF5 handles. A sample enters the
     pipeline as ``seq_id, label_index, timestamp`` (file ticks), ``timestamp_us``,
     ``window_us`` ``(t_start, t_end]``, ``events`` (``x, y, t`` in µs, ``p``),
-    ``num_events`` (the window's, before any transform), ``sensor_size``, ``cam_K`` and, for files with poses, ``gt_t`` (m) and ``gt_q``
+    ``num_events`` (the window's, before any transform), ``sensor_size``, ``cam_K`` (of
+    the sequence's folder) and, for files with poses, ``gt_t`` (m) and ``gt_q``
     (scalar-last). Translations are not normalised here: the head's codec does that.
 
     Args:
