@@ -75,7 +75,7 @@ class RandomEventDensity(RandomTransform):
         rng = sample_rng(results)
         rate = np.exp(rng.uniform(*np.log(self.keep_fraction)))
         copies = int(rate) + (rng.random(len(events['t'])) < rate - int(rate))
-        # One index for the four arrays: take() is ~4x faster than repeating each.
+        # One index for the four arrays, then take(): cheaper than repeating each array.
         index = np.repeat(np.arange(len(copies)), copies)
         kept = {k: v.take(index) for k, v in events.items()}
         num_noise = int(round(rng.uniform(*self.noise_fraction) * len(kept['t'])))
