@@ -2,22 +2,26 @@
 
 Every window is estimated alone, and its errors are mostly of two kinds that its
 neighbours (100 ms apart, a few degrees of true motion) expose: a near-symmetric copy of
-the true attitude, and an outlier or a window without an estimate. The filter
+the true attitude, and a wrong or missing estimate, alone or a few in a row. The filter
 
 1. keeps each window's pose and its near-symmetric copies ``R · S_k`` (the body model's
-   symmetries) as hypotheses and chooses, by Viterbi, the path through time that is best
-   supported by the windows and smoothest under a random-walk motion model of the
-   rotation (a copy costs ``symmetry_cost`` times the window's confidence; a step costs
-   its squared angle over ``motion_sigma_deg``², capped so one bad window cannot bend
-   the path);
-2. smooths the chosen poses by a robust, confidence-weighted local-linear fit in time, on
+   symmetries) as hypotheses and chooses, by Viterbi, the path through time that is
+   smoothest under a random-walk motion model of the rotation (a step costs its squared
+   angle over ``step_deg``² per window of time, capped so one bad window cannot bend the
+   path; a copy other than the window's own costs ``flip_cost``); the path may leave up
+   to ``max_skip`` windows in a row out at ``skip_cost`` each, so that a wrong window is
+   passed over instead of followed;
+2. smooths the kept poses by a robust, confidence-weighted local-linear fit in time, on
    SO(3) in the tangent space of the current estimate (no averaging of quaternions) and
-   on R³ for the translation; reweighting (Cauchy, ``outlier_deg``) drops outliers, and a
-   window with confidence 0 gets the fit of its neighbours (filled).
+   on R³ for the translation; reweighting (Cauchy, ``outlier_deg``) drops outliers, and
+   windows left out or without an estimate get the fit of their neighbours (filled).
 
-``causal=True`` uses only windows up to the current one (on board): Viterbi decides at
-each step from the forward costs, and the local fit extrapolates from the past.
-Arithmetic in float64 torch; inputs and outputs numpy.
+``causal=True`` uses only windows up to the current one (on board): each window's copy is
+the best path ending there, a window left out holds the last kept pose, and by default
+there is no fit (over the past alone it raised the error on the demo's selection sets).
+The defaults were chosen on the demo's validation split and a generated selection set
+(README, "Sequences, not windows: statuses and the sequence filter"). Arithmetic in
+float64 torch; inputs and outputs numpy.
 """
 import numpy as np
 import torch
@@ -41,37 +45,63 @@ def _angle(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def choose_hypotheses(q: torch.Tensor, confidence: torch.Tensor, symmetries: torch.Tensor,
-                      causal: bool, motion_sigma: float, symmetry_cost: float,
-                      step_cap: float) -> torch.Tensor:
-    """Viterbi over each window's symmetric copies; returns the chosen ``(N, 4)``.
+                      causal: bool, step: float, max_step_cost: float, flip_cost: float,
+                      skip_cost: float, max_skip: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Viterbi over each window's symmetric copies, wrong windows left out.
 
-    Windows with confidence 0 take no part (their neighbours are linked across the gap,
-    whose step may be proportionally larger).
+    Only windows with confidence > 0 take part. A step of the path goes from window ``j``
+    to a later ``m`` and costs its squared geodesic angle over ``step`` per window of
+    time between them (capped at ``max_step_cost``) plus ``skip_cost`` for every window it
+    leaves out (at most ``max_skip``); a copy other than the window's own costs
+    ``flip_cost``. The path may start after and end before left-out windows. Causal: each
+    window's copy is the best path ending there, and the window is kept when that beats
+    every path that leaves it out.
+
+    Returns:
+        The chosen ``(N, 4)`` quaternions (windows without confidence unchanged) and
+        ``(N,)`` whether each window is kept on the path.
     """
     sym_q = matrix_to_quaternion(symmetries)
-    hyps = quaternion_multiply(q[:, None], sym_q[None])          # (N, S, 4)
-    chosen = q.clone()
     used = torch.nonzero(confidence > 0).flatten()
+    kept = torch.zeros(len(q), dtype=torch.bool)
     if len(used) == 0:
-        return chosen
-    unary = symmetry_cost * confidence[used, None] * (torch.arange(len(sym_q)) > 0)
-    cost = unary[0].clone()
-    back, decided = [], [int(cost.argmin())]
-    for step in range(1, len(used)):
-        i, j = int(used[step - 1]), int(used[step])
-        angle = _angle(hyps[i][:, None], hyps[j][None])         # (S_prev, S_next)
-        trans = (angle ** 2 / (motion_sigma ** 2 * (j - i))).clamp(max=step_cap)
-        total = cost[:, None] + trans
-        back.append(total.argmin(0))
-        cost = total.min(0).values + unary[step]
-        decided.append(int(cost.argmin()))
-    if not causal:
-        path = [int(cost.argmin())]
-        for pointer in reversed(back):
-            path.append(int(pointer[path[-1]]))
-        decided = path[::-1]
-    chosen[used] = hyps[used, torch.as_tensor(decided)]
-    return chosen
+        return q.clone(), kept
+    hyps = quaternion_multiply(q[used, None], sym_q[None])      # (M, S, 4)
+    num, count = hyps.shape[:2]
+    emission = torch.full((count,), float(flip_cost), dtype=q.dtype)
+    emission[0] = 0.0
+    cost = torch.empty(num, count, dtype=q.dtype)
+    back = torch.full((num, count, 2), -1, dtype=torch.long)
+    for m in range(num):
+        cost[m] = emission + skip_cost * m                       # the path starts here
+        for j in range(max(0, m - max_skip - 1), m):
+            gap = float(used[m] - used[j])
+            angle = _angle(hyps[j][:, None], hyps[m][None]) / (step * gap)
+            total = (cost[j][:, None] + (angle ** 2).clamp(max=max_step_cost)
+                     + skip_cost * (m - j - 1))
+            best, arg = total.min(0)
+            better = best + emission < cost[m]
+            cost[m] = torch.where(better, best + emission, cost[m])
+            back[m, better, 0], back[m, better, 1] = j, arg[better]
+    chosen = torch.zeros(num, dtype=torch.long)
+    on_path = torch.zeros(num, dtype=torch.bool)
+    if causal:
+        for m in range(num):
+            left_out = min((float(cost[j].min()) + skip_cost * (m - j)
+                            for j in range(max(0, m - max_skip), m)), default=float('inf'))
+            chosen[m], on_path[m] = cost[m].argmin(), float(cost[m].min()) <= left_out
+    else:
+        first = max(0, num - 1 - max_skip)
+        ends = cost[first:].min(1).values + skip_cost * (num - 1 - torch.arange(first, num))
+        m = first + int(ends.argmin())
+        k = int(cost[m].argmin())
+        while m >= 0:
+            chosen[m], on_path[m] = k, True
+            m, k = (int(v) for v in back[m, k])
+    out = q.clone()
+    out[used] = hyps[torch.arange(num), chosen]
+    kept[used] = on_path
+    return out, kept
 
 
 def local_fit(q: torch.Tensor, t: torch.Tensor, weight: torch.Tensor, ref: torch.Tensor,
@@ -113,11 +143,11 @@ def local_fit(q: torch.Tensor, t: torch.Tensor, weight: torch.Tensor, ref: torch
 
 def filter_pose_sequence(t: np.ndarray, q: np.ndarray, confidence: np.ndarray,
                          symmetries: np.ndarray | None = None, causal: bool = False,
-                         track: bool = True, smooth: bool = True,
-                         motion_sigma_deg: float = 15.0, symmetry_cost: float = 4.0,
-                         step_cap: float = 9.0, half_width: int = 3, bandwidth: float = 2.0,
-                         outlier_deg: float = 20.0, iterations: int = 3
-                         ) -> tuple[np.ndarray, np.ndarray]:
+                         track: bool = True, smooth: bool | None = None,
+                         step_deg: float = 15.0, max_step_cost: float = 16.0,
+                         flip_cost: float = 1.0, skip_cost: float = 6.0, max_skip: int = 3,
+                         half_width: int = 8, bandwidth: float = 6.0, outlier_deg: float = 10.0,
+                         iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Filter one trajectory's poses (consecutive labels, oldest first).
 
     Args:
@@ -127,11 +157,16 @@ def filter_pose_sequence(t: np.ndarray, q: np.ndarray, confidence: np.ndarray,
         symmetries: ``(S, 3, 3)`` body-frame near-symmetries, identity first
             (``BodyModel.symmetries``); None: the identity only.
         causal: Use only the current and earlier windows.
-        track: Choose among the symmetric copies (step 1).
-        smooth: Fit and fill (step 2); without it windows of confidence 0 keep their pose.
-        motion_sigma_deg: Typical rotation between consecutive windows.
-        symmetry_cost: Cost of a copy at confidence 1, in squared ``motion_sigma`` units.
-        step_cap: Largest cost of one step (robustness to a single bad window).
+        track: Choose among the symmetric copies and leave wrong windows out (step 1).
+        smooth: Fit (step 2); without it, windows left out or without an estimate take
+            the nearest kept window's pose (causal: the latest earlier one). None: offline
+            only (a fit over the past alone follows the wrong windows it cannot see past:
+            on the demo's selection sets it raised the causal mean error).
+        step_deg: Typical attitude change between windows; a step this size costs 1.
+        max_step_cost: Cap of one step's cost, so one wrong window costs at most twice it.
+        flip_cost: Cost of a symmetric copy instead of the window's own attitude.
+        skip_cost: Cost of leaving a window out of the path.
+        max_skip: Most consecutive windows one step of the path may leave out.
         half_width: Windows on each side of the local fit.
         bandwidth: Gaussian time weight of the fit, in windows.
         outlier_deg: Scale of the Cauchy reweighting of rotation residuals.
@@ -149,19 +184,23 @@ def filter_pose_sequence(t: np.ndarray, q: np.ndarray, confidence: np.ndarray,
                          f'{tuple(confidence.shape)}')
     symmetries = torch.tensor(np.eye(3)[None] if symmetries is None else np.array(symmetries),
                               dtype=torch.float64)
+    smooth = not causal if smooth is None else smooth
+    kept = confidence > 0
     if track:
-        q = choose_hypotheses(q, confidence, symmetries, causal,
-                              np.radians(motion_sigma_deg), symmetry_cost, step_cap)
-    if not smooth or not (confidence > 0).any():
+        q, kept = choose_hypotheses(q, confidence, symmetries, causal, np.radians(step_deg),
+                                    max_step_cost, flip_cost, skip_cost, max_skip)
+    if not kept.any():
         return t.numpy(), canonical_quaternion(q).numpy()
-    ref = _hold_nearest(q, t, confidence > 0, causal)
+    ref = _hold_nearest(q, t, kept, causal)
+    if not smooth:
+        return ref[1].numpy(), canonical_quaternion(ref[0]).numpy()
+    weight = confidence * kept
     # Start from each window's prediction by its neighbours, so that an outlier does not
     # judge itself; then reweight by the residuals to the fit.
-    ref = _refit(q, t, confidence, ref, half_width, bandwidth, causal, exclude_self=True)
+    ref = _refit(q, t, weight, ref, half_width, bandwidth, causal, exclude_self=True)
     for _ in range(iterations):
         residual = _angle(q, ref[0]) / np.radians(outlier_deg)
-        ref = _refit(q, t, confidence / (1 + residual ** 2), ref, half_width, bandwidth,
-                     causal)
+        ref = _refit(q, t, weight / (1 + residual ** 2), ref, half_width, bandwidth, causal)
     return ref[1].numpy(), canonical_quaternion(ref[0]).numpy()
 
 

@@ -9,6 +9,7 @@ from sparkpose.structures import (
     filter_pose_sequence,
     quaternion_to_axis_angle,
 )
+from sparkpose.structures.sequence_filter import choose_hypotheses
 
 FLIP = np.diag([-1.0, -1.0, 1.0])  # a 180° near-symmetry about the body z axis
 SYMMETRIES = np.stack([np.eye(3), FLIP])
@@ -34,23 +35,50 @@ def test_log_map_inverts_the_exponential():
                                rotvec)
 
 
-@pytest.mark.parametrize('causal', [False, True])
-def test_flip_outlier_and_gap_are_repaired(causal):
-    rotations, t = _tumbling()
-    q = rotations.as_quat()
+def _damaged(rotations, t):
+    """A symmetric copy at 5, an outlier at 15, no estimate at 20."""
+    q, t = rotations.as_quat(), t.copy()
     confidence = np.ones(len(q))
-    q[5] = (rotations[5] * Rotation.from_matrix(FLIP)).as_quat()    # symmetric copy
-    q[15] = Rotation.from_rotvec([2.0, -1.0, 0.5]).as_quat()        # outlier
-    q[20], t[20], confidence[20] = [0, 0, 0, 1], [0, 0, 1], 0.0      # no estimate
-    raw = _errors_deg(q, rotations)
-    assert raw[[5, 15, 20]].min() > 90
-    t_out, q_out = filter_pose_sequence(t.copy(), q, confidence, SYMMETRIES, causal=causal)
-    errors = _errors_deg(q_out, rotations)
-    assert errors[[5, 20]].max() < 1.0
-    assert errors[15] < (5.0 if not causal else 20.0)
-    assert np.abs(t_out[20] - [0.2, 0, t[19, 2] + (t[21, 2] - t[19, 2]) / 2]).max() < 0.02
+    q[5] = (rotations[5] * Rotation.from_matrix(FLIP)).as_quat()
+    q[15] = Rotation.from_rotvec([2.0, -1.0, 0.5]).as_quat()
+    q[20], t[20], confidence[20] = [0, 0, 0, 1], [0, 0, 1], 0.0
+    assert _errors_deg(q, rotations)[[5, 15, 20]].min() > 90
+    return t, q, confidence
+
+
+def test_flip_outlier_and_gap_are_repaired_offline():
+    rotations, t = _tumbling()
+    t_out, q_out = filter_pose_sequence(*_damaged(rotations, t), SYMMETRIES)
+    assert _errors_deg(q_out, rotations).max() < 1.0
+    np.testing.assert_allclose(t_out, t, atol=0.02)
     np.testing.assert_allclose(np.linalg.norm(q_out, axis=1), 1.0, atol=1e-12)
     assert (q_out[:, 3] >= 0).all()
+
+
+def test_causal_mode_turns_the_copy_and_holds_the_last_kept_pose():
+    rotations, t = _tumbling()
+    t_out, q_out = filter_pose_sequence(*_damaged(rotations, t), SYMMETRIES, causal=True)
+    errors = _errors_deg(q_out, rotations)
+    assert errors[5] < 1e-6
+    step = _errors_deg(rotations[14].as_quat()[None], rotations[15])  # one window's motion
+    np.testing.assert_allclose(errors[[15, 20]], step[0], atol=1e-6)
+    np.testing.assert_allclose(t_out[[15, 20]], t[[14, 19]])
+
+
+def test_a_run_of_wrong_windows_is_passed_over():
+    """Three consecutive wrong windows that agree with each other: the path leaves them
+    out (each costs ``skip_cost``) rather than follow them, and the fit fills them."""
+    rotations, t = _tumbling()
+    q = rotations.as_quat()
+    q[10:13] = (Rotation.from_rotvec([1.5, 0.0, 0.0]) * rotations[10:13]).as_quat()
+    t_out, q_out = filter_pose_sequence(t, q, np.ones(len(q)), SYMMETRIES)
+    assert _errors_deg(q_out, rotations)[10:13].max() < 1.0
+    kept = {max_skip: choose_hypotheses(torch.as_tensor(q), torch.ones(len(q)),
+                                        torch.as_tensor(SYMMETRIES), False, np.radians(15.0),
+                                        16.0, 1.0, 6.0, max_skip)[1]
+            for max_skip in (2, 3)}
+    np.testing.assert_array_equal(np.flatnonzero(~kept[3].numpy()), [10, 11, 12])
+    assert kept[2][10:13].any()  # three in a row cannot be left out: the path goes through
 
 
 def test_constant_rate_motion_is_reproduced():
