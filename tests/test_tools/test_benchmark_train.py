@@ -38,3 +38,14 @@ def test_reports_throughput_split_and_peak_memory(config, options, load_tool,
     assert result['peak_memory_kind'] == 'cpu_peak_rss' and result['peak_memory_mib'] > 50
     printed = capsys.readouterr().out
     assert 'forward_backward' in printed and 'FAIL' in printed
+
+
+def test_data_root_points_the_body_model_there_too(load_tool, synthetic_root, tmp_path):
+    """``--data-root`` as in train.py: the keypoint head reads the body model beside the
+    data, not the config's ``data/spades/body.json``."""
+    tool = load_tool('analysis_tools/benchmark_train.py')
+    args = tool.parse_args([str(CONFIGS / 'keypoint/kpt_efficientnet-b0-fusion_1xb64-60e_'
+                                'spades-crop256.py'), '--data-root', str(synthetic_root)])
+    cfg = tool.build_config(args, str(tmp_path))
+    assert cfg.model.head.body_model == str(synthetic_root / 'body.json')
+    assert cfg.train_dataloader.dataset.data_root == str(synthetic_root) + '/'

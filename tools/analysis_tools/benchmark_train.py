@@ -131,7 +131,8 @@ def split_iterations(iters: list[dict]) -> dict[str, float]:
 def build_config(args: argparse.Namespace, work_dir: str) -> Config:
     """The config, shrunk to training only and the benchmark's sizes."""
     cfg = Config.fromfile(args.config)
-    apply_common_options(cfg, args.config, args.cfg_options, 'none', work_dir)
+    apply_common_options(cfg, args.config, args.cfg_options, 'none', work_dir,
+                         data_root=args.data_root)
     loader = cfg.train_dataloader
     if args.batch_size:
         loader.batch_size = args.batch_size
@@ -140,8 +141,6 @@ def build_config(args: argparse.Namespace, work_dir: str) -> Config:
         if args.num_workers == 0:
             loader.persistent_workers = False
             loader.pop('prefetch_factor', None)
-    if args.data_root:
-        loader.dataset.data_root = args.data_root
     if args.amp:
         cfg.optim_wrapper = enable_amp(cfg.optim_wrapper, args.amp_dtype)
     if args.compile:
@@ -205,7 +204,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='untimed iterations first (>= 1; compilation, cuDNN autotune)')
     parser.add_argument('--batch-size', type=int, help="override the config's batch size")
     parser.add_argument('--num-workers', type=int, help="override the DataLoader's workers")
-    parser.add_argument('--data-root', help="override the training set's data_root")
+    parser.add_argument('--data-root', metavar='DIR',
+                        help='point every dataset and body-model path at DIR (as train.py)')
     parser.add_argument('--amp', action='store_true', help='mixed precision (as train.py)')
     parser.add_argument('--amp-dtype', choices=('float16', 'bfloat16'), default='float16')
     parser.add_argument('--compile', action='store_true', help="torch.compile the forward")
