@@ -49,7 +49,7 @@ def locate_target(xi: np.ndarray, yi: np.ndarray, sensor_size: tuple[int, int], 
     width, height = sensor_size
     if not len(xi):
         return None
-    import cv2  # here: ~80 ms to import, paid only where a crop runs
+    import cv2  # here: a slow import, paid only where a crop runs
     weights = capped_pixel_weights(xi, yi, width, height, pixel_cap)
     grid_w, grid_h = -(-width // cell), -(-height // cell)
     # Cell of each event from small tables: faster than integer division of every event.
