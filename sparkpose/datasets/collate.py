@@ -34,7 +34,9 @@ def _madvise() -> Callable[[int, int, int], int] | None:
 def _new_shared(nbytes: int) -> torch.UntypedStorage:
     """Fresh shared memory, its pages mapped in one call instead of one page fault per
     4 KiB while the batch is written (less time to fill it; docs/performance.md). Best
-    effort: kernels without the advice refuse it and the pages fault in as usual."""
+    effort: kernels without the advice refuse it and the pages fault in as usual. Either
+    way the storage is torch's fresh shared memory, zero-filled: the advice changes when
+    its pages are mapped in, not what they hold."""
     storage = torch.UntypedStorage._new_shared(nbytes)
     madvise = _madvise()
     if madvise is not None and nbytes:
@@ -50,6 +52,10 @@ class _SharedArena:
     per storage (docs/performance.md). Views of one storage go as one. Allocated as the
     sum of the tensors' bytes that the batch will hold (``nbytes``, with room to align
     ``tensors`` of them); a request beyond it gets a segment of its own.
+
+    Its plain reference is ``torch.empty``, the main process's allocator in
+    :func:`_batch_allocator`: a batch carved from an arena equals one built with it
+    (tested), only its storage differs.
     """
 
     def __init__(self, nbytes: int, tensors: int) -> None:

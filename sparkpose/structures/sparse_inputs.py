@@ -43,6 +43,24 @@ def _gather_nonzero(bits: np.ndarray, pairs: np.ndarray, indices: np.ndarray,
     return k
 
 
+def nonzero_cells_reference(array: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What :meth:`SparseInputs.from_dense` stores (``_gather_nonzero`` and
+    ``_split_by_plane``), with plain numpy: the reference the kernels are tested against.
+
+    A cell is kept when its float32 bit pattern is not zero (so ``-0.0`` and NaN are kept).
+
+    Args:
+        array: ``(..., H, W)`` float32 array.
+
+    Returns:
+        ``(offsets, values, counts)``: in-plane offsets ``y·W + x`` (int64, increasing per
+        plane, planes in C order), the kept float32 values, and the cells per plane.
+    """
+    planes = array.reshape(-1, array.shape[-2] * array.shape[-1])
+    plane, offset = np.nonzero(planes.view(np.uint32))
+    return offset, planes[plane, offset], np.bincount(plane, minlength=len(planes))
+
+
 @numba.njit(cache=True, nogil=True)
 def _split_by_plane(indices: np.ndarray, plane_cells: int, offsets: np.ndarray,
                     counts: np.ndarray) -> None:

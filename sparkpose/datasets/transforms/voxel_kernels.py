@@ -68,7 +68,9 @@ def _cell_tables(sensor_w: int, sensor_h: int, out_w: int, out_h: int
 @intrinsic
 def _prefetch(typingctx, array, index):
     """Ask the CPU to start loading ``array[index]`` into its caches (``llvm.prefetch``
-    for a read, into all levels). A hint only: it never faults, whatever the address."""
+    for a read, into all levels). A hint only: it never faults, whatever the address, and
+    changes no result; its plain reference is doing nothing (the kernel that calls it
+    equals :func:`voxel_grid_reference`, tested at lengths around ``PREFETCH_AHEAD``)."""
     def codegen(context, builder, signature, args):
         data = context.make_array(signature.args[0])(context, builder, args[0]).data
         byte_ptr = ir.IntType(8).as_pointer()
