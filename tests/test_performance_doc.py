@@ -40,6 +40,9 @@ def test_every_benchmark_command_of_the_page_exists_with_its_flags():
         source = (TOOLS / script).read_text()
         for flag in re.findall(r'(?<!\S)(--[\w-]+)', arguments):
             assert f"'{flag}'" in source, f'docs/performance.md: {script} has no {flag}'
+        for case in re.findall(r'--cases ([\w -]+)', arguments):
+            for name in case.split():
+                assert f"'{name}'" in source, f'docs/performance.md: {script} has no {name}'
 
 
 def test_readme_links_the_page():
