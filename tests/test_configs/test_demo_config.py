@@ -19,16 +19,23 @@ def _header() -> str:
     return DEMO.read_text().split('_base_ = [', 1)[0]
 
 
-def _from_bases() -> dict[str, object]:
-    """``{dotted key: value}`` of the header's ``#   key = value`` lines."""
-    return {key: ast.literal_eval(value) for key, value in
-            re.findall(r'^#\s+([\w.]+) = (.+)$', _header(), re.M)}
+def _from_bases() -> dict[str, tuple[str, object]]:
+    """``{dotted key: (base file, value)}`` of the header's ``#   key = value`` lines, each
+    under its ``#   _base_/....py: ...`` line."""
+    found, base = {}, None
+    for line in _header().splitlines():
+        if heading := re.match(r'#\s+(_base_/[\w/]+\.py):', line):
+            base = heading.group(1)
+        elif entry := re.match(r'#\s+([\w.]+) = (.+)$', line):
+            found[entry.group(1)] = base, ast.literal_eval(entry.group(2))
+    return found
 
 
 def _lookup(cfg: dict, dotted: str):
+    """The value at ``a.b.c``, tuples as lists (as the header writes them)."""
     for part in dotted.split('.'):
         cfg = cfg[part]
-    return cfg
+    return list(cfg) if isinstance(cfg, tuple) else cfg
 
 
 def _own() -> dict:
@@ -47,10 +54,11 @@ def test_header_names_what_a_reader_looks_for_in_the_bases():
 
 
 @pytest.mark.parametrize('key', sorted(_from_bases()))
-def test_header_values_are_the_resolved_ones_and_come_from_a_base(key, resolved):
-    value = _lookup(resolved, key)
-    assert (list(value) if isinstance(value, tuple) else value) == _from_bases()[key]
-    with pytest.raises(KeyError):  # set in a base, not here
+def test_header_values_are_the_resolved_ones_and_come_from_the_named_base(key, resolved):
+    base, expected = _from_bases()[key]
+    assert _lookup(resolved, key) == expected
+    assert _lookup(Config.fromfile(str(DEMO.parents[1] / base)).to_dict(), key) == expected
+    with pytest.raises(KeyError):  # set in the base, not here
         _lookup(_own(), key)
 
 
