@@ -13,7 +13,7 @@ DEMO_CONFIG := configs/keypoint/kpt_voxelcnn-fusion_1xb32-24e_synthetic-crop64.p
 DEMO_DATA_ARGS := --preset demo --seed 0 --workers 2
 DEMO_FULL_SENSOR_ARGS := --preset demo-full-sensor --seed 1 --workers 2
 # One BLAS/OpenMP thread per process: the trainer and its DataLoader worker share 2 cores,
-# and oversubscribed OpenMP threads made an iteration 3x slower here.
+# and oversubscribed OpenMP threads make an iteration several times slower (README).
 DEMO_ENV := OMP_NUM_THREADS=1
 DEMO_WORK_DIR := work_dirs/demo
 

@@ -89,6 +89,13 @@ def check_keyword_arguments(cls: type) -> None:
     cls.__init__ = checked_init
 
 
+def _checked(module: Callable) -> Callable:
+    """``module``, with :func:`check_keyword_arguments` installed if it is a class."""
+    if inspect.isclass(module):
+        check_keyword_arguments(module)
+    return module
+
+
 class SparkposeRegistry(Registry):
     """mmengine's ``Registry`` whose errors name the closest valid type or argument.
 
@@ -119,11 +126,14 @@ class SparkposeRegistry(Registry):
         except UnknownTypeError:  # a scoped key that reached another sparkpose registry
             return False
 
-    def _register_module(self, module: Callable, module_name: str | list[str] | None = None,
-                         force: bool = False) -> None:
-        if inspect.isclass(module):
-            check_keyword_arguments(module)
-        super()._register_module(module, module_name, force)
+    def register_module(self, name: str | list[str] | None = None, force: bool = False,
+                        module: Callable | None = None) -> Callable:
+        """mmengine's ``register_module`` (decorator or call); a class registered here
+        checks its keyword arguments (:func:`check_keyword_arguments`)."""
+        if module is not None:
+            return super().register_module(name, force, _checked(module))
+        register = super().register_module(name, force)
+        return lambda module: register(_checked(module))
 
     def _unknown_type_message(self, key: str) -> str:
         scoped = self.split_scope_key(key)[0] is not None

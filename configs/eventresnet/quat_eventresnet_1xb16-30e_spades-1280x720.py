@@ -8,9 +8,10 @@ _base_ = [
 ]
 
 input_size = None  # sensor resolution
-# A 10×720×1280 grid is 36.9 MB; built in a worker it starved the GPU (83 % of an
-# iteration waiting for data). The workers hand over the window's events instead (9 bytes
-# per event) and the data preprocessor builds the grid on the GPU, from pinned memory.
+# A 10×720×1280 grid is 36.9 MB; built in a worker it starved the GPU (most of an
+# iteration waiting for data; docs/performance.md). The workers hand over the window's
+# events instead (9 bytes per event) and the data preprocessor builds the grid on the GPU,
+# from pinned memory.
 train_pipeline = [
     dict(type='EventsToVoxelGrid', num_bins=5, input_size=input_size, on_device=True),
     dict(type='PackPoseInputs'),

@@ -3,6 +3,41 @@
 # short trajectories on SPADES' terms (1280×720, 2.5-10 °/s; see Makefile). The input is
 # normalised per window and the event rate augmented, so the model holds across sensor
 # sizes and event rates (README, "Robustness").
+#
+# What the bases provide, as resolved (tests/test_configs/test_demo_config.py holds every
+# `key = value` line below to the resolved config):
+#   _base_/default_runtime.py: scope, runner, hooks, seed
+#     default_scope = 'sparkpose'
+#     runner_type = 'SparkposeRunner'
+#     default_hooks.timer.type = 'IterTimerHook'
+#     default_hooks.param_scheduler.type = 'ParamSchedulerHook'
+#     default_hooks.checkpoint.save_best = 'pose/speed_mean'
+#     default_hooks.checkpoint.max_keep_ckpts = 3
+#     default_hooks.sampler_seed.type = 'DistSamplerSeedHook'
+#     default_hooks.random_state.type = 'RandomStateHook'
+#     randomness.seed = 0
+#   _base_/datasets/spades_voxel.py: dataset, samplers, collate function
+#     train_dataloader.dataset.type = 'SPADESDataset'
+#     train_dataloader.dataset.window_ms = 100.0
+#     train_dataloader.sampler.type = 'SeededSampler'
+#     train_dataloader.collate_fn.type = 'sparkpose.pose_collate'
+#     train_dataloader.persistent_workers = True
+#     val_dataloader.sampler.type = 'DefaultSampler'
+#     val_dataloader.collate_fn.type = 'sparkpose.pose_collate'
+#     test_dataloader.dataset.split = 'test.txt'
+#   _base_/schedules/adamw_cosine_30e.py: loops, optimizer wrapper
+#     train_cfg.type = 'SkipErrorEpochBasedTrainLoop'
+#     train_cfg.skip_exceptions = ['OutOfMemoryError']
+#     val_cfg.type = 'ValLoop'
+#     test_cfg.type = 'TestLoop'
+#     optim_wrapper.type = 'SkipNonFiniteOptimWrapper'
+#     optim_wrapper.constructor = 'AllParamsOptimWrapperConstructor'
+#     optim_wrapper.optimizer.type = 'AdamW'
+#     optim_wrapper.optimizer.weight_decay = 0.0001
+# Set here: data_root, body_model, input_size, max_epochs, base_lr, model, voxel_grid,
+# train_pipeline, test_pipeline, train_dataloader, val_dataloader, test_dataloader,
+# val_evaluator, test_evaluator, optim_wrapper, param_scheduler, train_cfg, default_hooks,
+# custom_hooks. A dict set here merges into the base's key by key; a list replaces it.
 _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/datasets/spades_voxel.py',
@@ -43,8 +78,8 @@ test_pipeline = [
     voxel_grid,
     dict(type='PackPoseInputs'),
 ]
-# 896 training files: keep every HDF5 handle open (the default LRU of 320 made the worker
-# reopen files, 3.5x slower per sample).
+# 896 training files: keep every HDF5 handle open (with the default LRU of 320 the worker
+# reopens files; docs/performance.md).
 train_dataloader = dict(
     batch_size=32, num_workers=1,
     dataset=dict(data_root=data_root, pipeline=train_pipeline, max_open_files=1024))

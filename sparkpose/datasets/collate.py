@@ -33,9 +33,10 @@ def _madvise() -> Callable[[int, int, int], int] | None:
 
 def _new_shared(nbytes: int) -> torch.UntypedStorage:
     """Fresh shared memory, its pages mapped in one call instead of one page fault per
-    4 KiB while the batch is written (~30 % less time to fill it, measured: 2.8 vs 2.0 ms
-    for 7.7 MB). Best effort: kernels without the advice refuse it and the pages fault in
-    as usual."""
+    4 KiB while the batch is written (less time to fill it; docs/performance.md). Best
+    effort: kernels without the advice refuse it and the pages fault in as usual. Either
+    way the storage is torch's fresh shared memory, zero-filled: the advice changes when
+    its pages are mapped in, not what they hold."""
     storage = torch.UntypedStorage._new_shared(nbytes)
     madvise = _madvise()
     if madvise is not None and nbytes:
@@ -47,11 +48,14 @@ class _SharedArena:
     """One shared-memory segment that a DataLoader worker carves a batch's tensors from.
 
     Torch would copy a worker's tensors into shared memory to send them, and it sends each
-    storage to the main process as its own segment: ~0.35 ms of the worker's time per
-    storage, measured here (5 storages per batch: ~0.1 ms per sample of 16). Views of one
-    storage go as one. Allocated as the sum of the tensors' bytes that the batch will
-    hold (``nbytes``, with room to align ``tensors`` of them); a request beyond it gets a
-    segment of its own.
+    storage to the main process as its own segment, at a fixed cost of the worker's time
+    per storage (docs/performance.md). Views of one storage go as one. Allocated as the
+    sum of the tensors' bytes that the batch will hold (``nbytes``, with room to align
+    ``tensors`` of them); a request beyond it gets a segment of its own.
+
+    Its plain reference is ``torch.empty``, the main process's allocator in
+    :func:`_batch_allocator`: a batch carved from an arena equals one built with it
+    (tested), only its storage differs.
     """
 
     def __init__(self, nbytes: int, tensors: int) -> None:
@@ -127,10 +131,9 @@ def pose_collate(data_batch: Sequence[dict]) -> dict:
     """Batch packed samples into a few tensors, so that a worker sends a few segments.
 
     mmengine's ``pseudo_collate`` keeps every tensor of every sample apart, and a
-    DataLoader worker sends each one to the main process as its own shared-memory segment:
-    measured here, ~0.35 ms per tensor plus ~1.3 ms per MB (page faults of fresh shared
-    memory), i.e. ~0.7 ms per sample for ``gt_t`` and ``gt_q`` alone and ~3.5 ms for a
-    dense 10×256×256 grid. This collate returns what ``pseudo_collate`` does, except:
+    DataLoader worker sends each one to the main process as its own shared-memory segment,
+    a fixed cost per tensor plus the page faults of fresh shared memory per byte (figures:
+    docs/performance.md). This collate returns what ``pseudo_collate`` does, except:
 
     * ``inputs``: dense ``(C, H, W)`` tensors are stacked into one ``(B, C, H, W)``
       tensor, :class:`SparseInputs` into one of shape ``(B, C, H, W)``,

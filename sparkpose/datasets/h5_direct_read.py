@@ -11,9 +11,8 @@ class DirectSlices:
     the byte offsets of its chunks instead of through HDF5.
 
     h5py spends most of a window's read outside the copy (selections, chunk lookups, its
-    read path): 0.24–0.36 ms for the 800 KB of a 100k-event window's timestamps against
-    0.08 ms for a pread of the same bytes, measured here; over the four event datasets
-    that is about a fifth of a training sample's CPU time. The chunk map is read once, when
+    read path), a sizeable share of a training sample's CPU time over the four event
+    datasets (docs/performance.md). The chunk map is read once, when
     the handle is opened. :meth:`from_dataset` gives None where the layout does not allow
     it (filters such as compression, non-native byte order, unallocated chunks, a file
     driver without a file descriptor), and the caller keeps h5py's slicing.

@@ -34,10 +34,10 @@ class H5FilePool:
 
     Handles are opened lazily in the process that reads; a pool inherited through ``fork``
     (DataLoader workers) closes the parent's handles and reopens its own, and a pickled pool
-    carries no handles. Reopening a file costs ~1.5 ms (open, dataset lookups, close), about
-    as much as a whole sample, so under random access the pool should hold every file of a
-    split: an open file costs ~0.1 MiB plus at most ``4 * rdcc_nbytes`` of chunk cache
-    (only for chunked datasets), and ``max_open`` bounds the total per process.
+    carries no handles. Reopening a file (open, dataset lookups, close) costs about as much
+    as a whole sample (docs/performance.md), so under random access the pool should hold
+    every file of a split: an open file costs ~0.1 MiB plus at most ``4 * rdcc_nbytes`` of
+    chunk cache (only for chunked datasets), and ``max_open`` bounds the total per process.
 
     Args:
         max_open: Most files kept open at once (LRU beyond).
@@ -72,8 +72,8 @@ class H5FilePool:
         return self._entry(path)[0]
 
     def datasets(self, path: str, names: Sequence[str]) -> list[h5py.Dataset | DirectSlices]:
-        """Datasets ``names`` of ``path``, looked up once per handle (a lookup costs ~30 µs);
-        uncompressed 1-D ones as :class:`DirectSlices` (slices ~3x faster). Either gives
+        """Datasets ``names`` of ``path``, looked up once per handle (lookups are slow);
+        uncompressed 1-D ones as :class:`DirectSlices` (faster slices). Either gives
         ``[start:stop]`` slices and ``dtype``; use them right away, as they close with the
         handle."""
         handle, found = self._entry(path)

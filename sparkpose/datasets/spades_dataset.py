@@ -96,7 +96,8 @@ class SPADESDataset(BaseDataset):
             event once (hundreds of GB for the full set), which would otherwise repeat at
             each start, for each dataset and each DDP rank.
         max_open_files: Open HDF5 handles per process (LRU); the default keeps every file
-            of the 300-sequence set open (~0.1 MiB each), as reopening costs ~1.5 ms.
+            of the 300-sequence set open (~0.1 MiB each), as reopening costs about a
+            sample's time (docs/performance.md).
         data_prefix: ``dict(events=...)``: sub-folder of ``data_root`` with the files.
         **kwargs: ``pipeline``, ``test_mode``, ``lazy_init``, ``serialize_data``,
             ``metainfo``, ``indices`` ... of :class:`mmengine.dataset.BaseDataset`.

@@ -12,8 +12,6 @@ from mmengine.logging import MMLogger, print_log
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 from mmengine.registry import MODEL_WRAPPERS
-from mmengine.runner import Runner
-from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
@@ -31,6 +29,13 @@ from .checkpoint.strict_load import (
     check_state_dict,
     checkpoint_architecture,
     describe_architecture,
+)
+from .mmengine_compat import (
+    CompileHookRunner,
+    auto_resume_pending,
+    is_resuming,
+    load_into_model,
+    set_checkpoint_to_load,
 )
 from .optim_wrappers import fall_back_to_fp32
 from .startup_log import shorten_startup_log
@@ -106,7 +111,7 @@ def init_cpu_process_group(launcher: str, dist_cfg: dict) -> None:
 
 
 @RUNNERS.register_module()
-class SparkposeRunner(Runner):
+class SparkposeRunner(CompileHookRunner):
     """:class:`mmengine.runner.Runner` hardened for PyTorch >= 2.6 (select with
     ``runner_type = 'SparkposeRunner'``).
 
@@ -135,7 +140,7 @@ class SparkposeRunner(Runner):
     def build_logger(self, log_level: int | str = 'INFO', log_file: str | None = None,
                      **kwargs) -> MMLogger:
         """mmengine's logger with a short console start-up (:mod:`.startup_log`)."""
-        log_file = log_file or osp.join(self._log_dir, f'{self.timestamp}.log')
+        log_file = log_file or osp.join(self.log_dir, f'{self.timestamp}.log')
         logger = super().build_logger(log_level=log_level, log_file=log_file, **kwargs)
         shorten_startup_log(logger, log_file, verbose=log_level in ('DEBUG', logging.DEBUG))
         return logger
@@ -161,8 +166,8 @@ class SparkposeRunner(Runner):
                 model_wrapper_cfg['device_ids'] = None
         return super().wrap_model(model_wrapper_cfg, model)
 
-    def _maybe_compile(self, target: str) -> None:
-        """Compile the model's forward if the config asks (``target`` is mmengine's hook)."""
+    def compile_model(self) -> None:
+        """Compile the model's forward if the config asks."""
         options = self.cfg.get('compile')
         if not options:
             return
@@ -184,10 +189,11 @@ class SparkposeRunner(Runner):
             if removed:
                 self.logger.warning(f'Removed {len(removed)} temporary file(s) of interrupted '
                                     f'saves: {", ".join(removed)}')
-        if self._resume and self._load_from is None and not self._has_loaded:
-            self._load_from = find_resumable_checkpoint(self.work_dir)
-            if self._load_from is not None:
-                self.logger.info(f'Auto-resuming from {self._load_from}')
+        if auto_resume_pending(self):
+            path = find_resumable_checkpoint(self.work_dir)
+            set_checkpoint_to_load(self, path)
+            if path is not None:
+                self.logger.info(f'Auto-resuming from {path}')
         super().load_or_resume()
 
     def load_checkpoint(self, filename: str, map_location: str | Callable = 'cpu',
@@ -203,7 +209,7 @@ class SparkposeRunner(Runner):
         checkpoint = load_checkpoint_safely(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
-        if strict or self._resume or self.cfg.get('load_strict', False):
+        if strict or is_resuming(self) or self.cfg.get('load_strict', False):
             state_dict = checkpoint.get('state_dict', checkpoint)
             for pattern, replacement in revise_keys:
                 state_dict = {re.sub(pattern, replacement, k): v for k, v in state_dict.items()}
@@ -211,8 +217,7 @@ class SparkposeRunner(Runner):
                              describe_architecture(self.cfg.get('model') or {}),
                              checkpoint_architecture(checkpoint))
             strict = True
-        checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
-        self._has_loaded = True
+        checkpoint = load_into_model(self, model, checkpoint, strict, revise_keys)
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
 

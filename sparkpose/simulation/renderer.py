@@ -3,8 +3,7 @@
 Rays go through pixel centres ``(x + 0.5, y + 0.5)`` (the project's pixel convention), so
 with ``cx = W / 2`` the render of the mirrored scene is exactly the mirrored render. Each box
 is cast only where its projected outline lies (row by row), and the per-pixel work (ray-box
-slab tests, shading, shadow rays) runs in compiled kernels: a 1280×720 frame of the default
-body costs about a millisecond of CPU.
+slab tests, shading, shadow rays) runs in compiled kernels (costs: docs/performance.md).
 """
 import functools
 

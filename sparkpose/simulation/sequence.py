@@ -119,7 +119,11 @@ def frame_times(body: BodyModel, trajectory: Trajectory, K: np.ndarray,
 
 @numba.njit(cache=True)
 def _tick_order(ticks: np.ndarray) -> np.ndarray:
-    """Stable order sorting integer ``ticks`` (a counting sort: a block spans few ticks)."""
+    """Stable order sorting integer ``ticks`` (a counting sort: a block spans few ticks).
+
+    Its plain reference is ``np.argsort(ticks, kind='stable')``, which it equals (tested);
+    ``ticks`` must not be empty.
+    """
     low = ticks.min()
     starts = np.zeros(ticks.max() - low + 2, np.int64)
     for tick in ticks:

@@ -43,6 +43,7 @@ class VoteVolume:
 def _walk(origins, directions, ray_pose, votes, low, voxel, winners):  # pragma: no cover
     # winners is None: add 1 to every voxel the ray crosses. Else add 1 to winners only
     # at the voxel where votes is largest along the ray (the ray's most likely source).
+    # walk_reference says the same with numpy and is what the tests hold this to.
     n = votes.shape[0]
     high = low + n * voxel
     for i in range(directions.shape[0]):
@@ -73,6 +74,39 @@ def _walk(origins, directions, ray_pose, votes, low, voxel, winners):  # pragma:
             t += 0.5 * voxel
         if winners is not None and best > 0:
             winners[best_at] += 1
+
+
+def walk_reference(origins: np.ndarray, directions: np.ndarray, ray_pose: np.ndarray,
+                   votes: np.ndarray, low: float, voxel: float,
+                   winners: np.ndarray | None = None) -> None:
+    """What the numba walk of :func:`vote_rays` does, ray by ray with numpy: the reference
+    it is tested against.
+
+    Each ray ``origins[ray_pose[i]] + t · directions[i]`` (``t ≥ 0``) is clipped to the
+    cube ``[low, low + n · voxel)³`` (slab test) and sampled every half voxel; a sample's
+    voxel is its offset from ``low`` divided by ``voxel``, truncated; a voxel repeated by
+    consecutive samples counts once. Without ``winners`` each voxel gets one vote; with it,
+    ``winners`` gets one at the first voxel of most (and more than no) ``votes``.
+    """
+    n = votes.shape[0]
+    step = 0.5 * voxel
+    for origin, direction in zip(origins[ray_pose], directions):
+        level = np.abs(direction) < 1e-12
+        if (level & ((origin < low) | (origin > low + n * voxel))).any():
+            continue  # parallel to a pair of faces, outside them
+        with np.errstate(divide='ignore', invalid='ignore'):
+            ends = (np.array([low, low + n * voxel])[:, None] - origin) / direction
+        t0 = max(0.0, ends.min(axis=0)[~level].max(initial=0.0))
+        t1 = ends.max(axis=0)[~level].min(initial=1e30)
+        samples = t0 + step * np.arange(max(0, int(np.ceil((t1 - t0) / step))))
+        cells = np.trunc((origin + samples[:, None] * direction - low) / voxel).astype(int)
+        cells = cells[((cells >= 0) & (cells < n)).all(axis=1)]
+        cells = cells[np.r_[True, (cells[1:] != cells[:-1]).any(axis=1)]] if len(
+            cells) else cells
+        if winners is None:
+            np.add.at(votes, tuple(cells.T), 1)
+        elif len(cells) and votes[tuple(cells.T)].max() > 0:
+            winners[tuple(cells[np.argmax(votes[tuple(cells.T)])])] += 1
 
 
 def vote_rays(votes: np.ndarray, volume: VoteVolume, pixels: np.ndarray, ray_pose: np.ndarray,

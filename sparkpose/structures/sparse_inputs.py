@@ -26,8 +26,8 @@ def _gather_nonzero(bits: np.ndarray, pairs: np.ndarray, indices: np.ndarray,
 
     ``pairs`` is ``bits`` (its even-length prefix) viewed as uint64: an empty pair costs
     one well-predicted branch, and inside a non-zero pair the writes are branch-free, so
-    ``indices`` and ``values`` need one slot of slack (~2x faster than a branch per word on
-    clustered grids).
+    ``indices`` and ``values`` need one slot of slack (faster than a branch per word on
+    clustered grids; docs/performance.md).
     """
     k = 0
     for j in range(pairs.shape[0]):
@@ -41,6 +41,24 @@ def _gather_nonzero(bits: np.ndarray, pairs: np.ndarray, indices: np.ndarray,
         values[k] = bits[i]
         k += bits[i] != 0
     return k
+
+
+def nonzero_cells_reference(array: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What :meth:`SparseInputs.from_dense` stores (``_gather_nonzero`` and
+    ``_split_by_plane``), with plain numpy: the reference the kernels are tested against.
+
+    A cell is kept when its float32 bit pattern is not zero (so ``-0.0`` and NaN are kept).
+
+    Args:
+        array: ``(..., H, W)`` float32 array.
+
+    Returns:
+        ``(offsets, values, counts)``: in-plane offsets ``y·W + x`` (int64, increasing per
+        plane, planes in C order), the kept float32 values, and the cells per plane.
+    """
+    planes = array.reshape(-1, array.shape[-2] * array.shape[-1])
+    plane, offset = np.nonzero(planes.view(np.uint32))
+    return offset, planes[plane, offset], np.bincount(plane, minlength=len(planes))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -62,7 +80,7 @@ class SparseInputs:
     Event voxel grids are mostly empty (the spacecraft covers a small part of the image:
     ~5 % of the cells of a 10×256×256 grid are non-zero on generated SPADES data), and a
     DataLoader worker pays for every byte it hands to the main process (torch copies it
-    into fresh shared memory: page faults, ~1.3 ms per MB measured here). This form
+    into fresh shared memory, page faults included; docs/performance.md). This form
     travels instead, and :class:`~sparkpose.models.data_preprocessors.PoseDataPreprocessor`
     densifies it on the model's device, so models never see the difference.
 
@@ -103,7 +121,7 @@ class SparseInputs:
     def from_dense(cls, array: np.ndarray | torch.Tensor) -> 'SparseInputs':
         """The non-zero cells of ``array`` ``(..., H, W)`` (as contiguous float32 first).
 
-        Costs ~0.3 ms for a 10×256×256 grid (two passes over it, one over its cells).
+        Two passes over the grid, one over its cells.
         """
         dense = np.ascontiguousarray(array, dtype=np.float32)
         if dense.ndim < 2:
@@ -139,8 +157,7 @@ class SparseInputs:
             arrays = [getattr(item, name).numpy() for item in items]
             out = empty((sum(len(a) for a in arrays),), dtype=getattr(items[0], name).dtype)
             # numpy, not torch: torch splits copies over 32k elements among its threads,
-            # which cost ~5 ms each in a main process that shares its cores (measured on 2
-            # cores).
+            # which are slow to wake in a main process that shares its cores.
             np.concatenate(arrays, out=out.numpy())
             parts[name] = out
         return cls(**parts, shape=(len(items), *shapes[0]))

@@ -60,6 +60,22 @@ def _window_offsets(x: np.ndarray, y: np.ndarray, t: np.ndarray, t_start: int,
     return bad
 
 
+def window_offsets_reference(x: np.ndarray, y: np.ndarray, t: np.ndarray, t_start: int,
+                             t_end: int, sensor_w: int, sensor_h: int) -> tuple[np.ndarray, int]:
+    """What ``_window_offsets`` computes, with plain numpy (the reference it is tested
+    against).
+
+    Returns:
+        ``(dt, outside)``: ``t − t_start`` (int64) and the number of events outside the
+        sensor ``[0, W) × [0, H)`` or the window ``(t_start, t_end]``.
+    """
+    x, y = (np.asarray(a, np.int64) for a in (x, y))
+    dt = np.asarray(t, np.int64) - t_start
+    inside = (x >= 0) & (x < sensor_w) & (y >= 0) & (y < sensor_h) & (dt > 0) & (
+        dt <= t_end - t_start)
+    return dt, int(np.count_nonzero(~inside))
+
+
 def needs_float64(num_events: int, largest: float, num_bins: int) -> bool:
     """Whether a float32 grid whose largest cell is ``largest`` may be off by more than 1e-5.
 

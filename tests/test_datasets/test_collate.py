@@ -1,5 +1,7 @@
 """pose_collate: few tensors per batch, registry lookup, and DataLoader workers with sparse
 packing giving exactly the batches of the dense single-process path."""
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -126,3 +128,34 @@ def test_workers_with_sparse_packing_match_dense_single_process(spades_file_fact
             if with_pose:
                 assert torch.equal(a.gt_t, b.gt_t) and torch.equal(a.gt_q, b.gt_q)
     assert empty == 11  # RT001's windows but label 5's
+
+
+@pytest.mark.parametrize('sparse', [False, True])
+@pytest.mark.parametrize('size', [1, 5])
+def test_a_batch_carved_from_the_arena_equals_the_plain_one(monkeypatch, sparse, size):
+    # The reference is the main process's path, plain torch.empty per tensor.
+    samples = [_sample(i, sparse, shape=(3, 5, 7)) for i in range(size)]
+    plain = pose_collate(copy.deepcopy([s for s, _ in samples]))
+    monkeypatch.setattr(collate, 'get_worker_info', lambda: 'a worker')
+    carved = pose_collate(copy.deepcopy([s for s, _ in samples]))
+    for ours, reference in zip(_tensors_of(carved, sparse), _tensors_of(plain, sparse),
+                               strict=True):
+        assert torch.equal(ours, reference)
+        assert ours.is_shared() and not reference.is_shared()
+
+
+def _tensors_of(batch, sparse):
+    inputs = batch['inputs']
+    parts = [inputs.offsets, inputs.values, inputs.counts] if sparse else [inputs]
+    return parts + [s.gt_t for s in batch['data_samples']] + [
+        s.gt_q for s in batch['data_samples']]
+
+
+@pytest.mark.parametrize('nbytes', [0, 1, 4097, 1 << 20])
+def test_fresh_shared_memory_is_zeroed_and_writable_with_or_without_the_advice(nbytes):
+    storage = collate._new_shared(nbytes)
+    assert storage.nbytes() == nbytes and storage.is_shared()
+    tensor = torch.empty(0, dtype=torch.uint8).set_(storage)
+    assert not tensor.any()
+    tensor.fill_(7)
+    assert tensor.sum().item() == 7 * nbytes

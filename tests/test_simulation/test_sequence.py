@@ -7,6 +7,7 @@ from sparkpose.simulation import (
     frame_times,
     generate_sequence,
     random_trajectory,
+    sequence,
 )
 from sparkpose.structures import proba2_like
 from sparkpose.visualization import project_points
@@ -123,3 +124,11 @@ def test_labels_start_at_the_first_full_window():
     assert ts.max() <= 1000 and np.count_nonzero(ts > 0) > 100
     sequence = generate_sequence(0, 0, SequenceOptions(duration=0.35, resolution=(160, 90)))
     np.testing.assert_array_equal(sequence['labels']['timestamp'], [1000, 2000, 3000])
+
+
+@pytest.mark.parametrize('ticks', [[7], [3, 3, 3], [-2, 5, -2, 0, 5, 1], 'random'])
+def test_tick_order_is_the_stable_argsort(ticks):
+    ticks = np.random.default_rng(0).integers(-50, 1000, 5000) if ticks == 'random' \
+        else np.array(ticks)
+    np.testing.assert_array_equal(sequence._tick_order(ticks),
+                                  np.argsort(ticks, kind='stable'))

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from sparkpose.structures import SparseInputs
+from sparkpose.structures.sparse_inputs import nonzero_cells_reference
 
 
 def _grid(seed=0, shape=(10, 16, 24), density=0.05):
@@ -100,3 +101,18 @@ def test_uint16_offsets_above_int16_range_round_trip():
     sparse = SparseInputs.from_dense(grid)
     assert sparse.offsets.tolist() == [200 * 256 + 3, 65535]
     assert torch.equal(sparse.to_dense(), torch.from_numpy(grid))
+
+
+@pytest.mark.parametrize('shape,density', [((10, 16, 24), 0.05), ((3, 5, 7), 0.5),
+                                           ((2, 3, 5), 0.0), ((4, 1, 1), 1.0), ((0, 4, 4), 0.5),
+                                           ((1, 9, 1), 0.3)])
+def test_from_dense_equals_the_numpy_reference(shape, density):
+    grid = _grid(seed=len(shape) + shape[-1], shape=shape, density=density)
+    if grid.size:  # the border cells and the bit patterns that compare equal to zero or not
+        flat = grid.reshape(-1)
+        flat[0], flat[-1] = -0.0, np.nan
+    sparse = SparseInputs.from_dense(grid)
+    offsets, values, counts = nonzero_cells_reference(grid)
+    assert sparse.offsets.numpy().astype(np.int64).tolist() == offsets.tolist()
+    np.testing.assert_array_equal(_bits(sparse.values), _bits(values))
+    assert sparse.counts.tolist() == counts.tolist()

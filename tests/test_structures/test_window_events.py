@@ -8,8 +8,9 @@ from torch.utils.data import DataLoader
 from sparkpose.datasets import pose_collate
 from sparkpose.datasets.transforms import voxel_grid_fused
 from sparkpose.registry import MODELS, TRANSFORMS
-from sparkpose.structures import GridSpec, WindowEvents
+from sparkpose.structures import GridSpec, WindowEvents, window_events
 from sparkpose.structures.grid_normalization import grid_scale
+from sparkpose.structures.window_events import window_offsets_reference
 
 DEVICES = ['cpu', pytest.param('cuda', marks=pytest.mark.cuda)]
 SENSOR = (1280, 720)
@@ -147,3 +148,20 @@ def test_an_event_at_the_window_end_stays_in_the_last_bin(device):
     spec = GridSpec(8, (8, 8), (8, 8))
     grid = WindowEvents.from_window(events, (0, 100), spec).to_dense(device)[0].cpu()
     assert grid[7, 2, 3].item() == pytest.approx(1.0) and not grid[8:].any()
+
+
+@pytest.mark.parametrize('n', [0, 1, 1000])
+def test_window_offsets_equal_the_numpy_reference(n):
+    rng = np.random.default_rng(n)
+    # Coordinates one past each border and times one past each end of the window (10, 110].
+    x = rng.integers(-1, 33, n).astype(np.int16)
+    y = rng.integers(-1, 21, n).astype(np.int16)
+    t = rng.integers(9, 112, n).astype(np.int64)
+    if n:
+        x[0], y[0], t[0] = 31, 19, 110  # the last pixel, the window's end: inside
+    dt = np.empty(n, np.int64)
+    outside = window_events._window_offsets(x, y, t, 10, 110, 32, 20, dt)
+    ref_dt, ref_outside = window_offsets_reference(x, y, t, 10, 110, 32, 20)
+    np.testing.assert_array_equal(dt, ref_dt)
+    assert outside == ref_outside
+    assert n < 1000 or 0 < outside < n

@@ -1,4 +1,4 @@
-# Small and fast: the CPU network (≈400 samples/s fwd+bwd at 128² on 2 cores).
+# Small and fast: the CPU network (throughput: docs/performance.md).
 codec = dict(type='TranslationNormalizer', mean=[-0.24, 0.03, 5.68], std=[0.93, 0.50, 1.40])
 model = dict(
     type='PoseEstimator',

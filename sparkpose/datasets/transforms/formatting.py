@@ -30,9 +30,9 @@ class PackPoseInputs:
 
     Args:
         meta_keys: Keys of ``results`` copied into the metainfo; a missing one raises.
-        sparse: Pack dense ``inputs`` sparse: with DataLoader workers, ~10x less to hand
-            to the main process for event voxel grids (~0.3 ms to extract per 10×256×256
-            grid); ``PoseDataPreprocessor`` densifies it on the model's device. Pair it
+        sparse: Pack dense ``inputs`` sparse: with DataLoader workers, a fraction of the
+            bytes to hand to the main process for event voxel grids, for one extraction
+            pass; ``PoseDataPreprocessor`` densifies it on the model's device. Pair it
             with ``collate_fn=dict(type='sparkpose.pose_collate')``. A dense grid costs
             twice its dense size in this form (input noise belongs in
             ``PoseDataPreprocessor``). A representation with ``sparse=True`` does the same

@@ -37,8 +37,8 @@ OUTSIDE = 1 << 40
 # Cells of a plane per block of SparseVoxelizer's touched map (a 64-byte line of float32).
 BLOCK = 16
 # The kernel prefetches timestamps (8 of an event's 13 bytes) this many events ahead, one
-# cache line of them in every TIMESTAMPS_PER_LINE events: ~7 % faster when the events are
-# not in the caches yet (tools/analysis_tools/benchmark_voxel.py).
+# cache line of them in every TIMESTAMPS_PER_LINE events: faster when the events are not
+# in the caches yet (docs/performance.md).
 PREFETCH_AHEAD = 128
 TIMESTAMPS_PER_LINE = 8  # a power of two
 # Coordinate dtypes the tables are indexed with as they are; others are converted.
@@ -68,7 +68,9 @@ def _cell_tables(sensor_w: int, sensor_h: int, out_w: int, out_h: int
 @intrinsic
 def _prefetch(typingctx, array, index):
     """Ask the CPU to start loading ``array[index]`` into its caches (``llvm.prefetch``
-    for a read, into all levels). A hint only: it never faults, whatever the address."""
+    for a read, into all levels). A hint only: it never faults, whatever the address, and
+    changes no result; its plain reference is doing nothing (the kernel that calls it
+    equals :func:`voxel_grid_reference`, tested at lengths around ``PREFETCH_AHEAD``)."""
     def codegen(context, builder, signature, args):
         data = context.make_array(signature.args[0])(context, builder, args[0]).data
         byte_ptr = ir.IntType(8).as_pointer()
@@ -156,7 +158,7 @@ def voxel_grid_fused(x: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray,
     redoes the grid in float64 when a cell may have gathered more than
     ``FLOAT32_MAX_EVENTS_PER_CELL`` events
     (:func:`~sparkpose.structures.window_events.needs_float64`, decided from the
-    finished grid: a vectorised max, ~0.07 ms for 256×256×10 cells), so that it is always
+    finished grid: one vectorised max, not a per-event check), so that it is always
     within 1e-5 (relative) of the float64 sum. The float64 redo adds the same
     float32-rounded weights, each within 2⁻²⁴ of the float64 weight.
 

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
+from ..mmengine_compat import history_buffer_statistics
+
 try:
     from numpy._core import multiarray
 except ImportError:  # numpy < 2
@@ -73,15 +75,16 @@ def safe_checkpoint_globals() -> Iterator[None]:
     shared by the class; it is restored on exit so that a crafted file cannot replace the
     statistics every later buffer uses.
     """
-    saved_statistics = dict(HistoryBuffer._statistics_methods)
+    statistics = history_buffer_statistics()
+    saved_statistics = dict(statistics)
     try:
         with torch.serialization.safe_globals(_safe_globals()):
             yield
     finally:
-        HistoryBuffer._statistics_methods.clear()
-        HistoryBuffer._statistics_methods.update(
+        statistics.clear()
+        statistics.update(
             {name: getattr(HistoryBuffer, name) for name in HISTORY_BUFFER_STATISTICS})
-        HistoryBuffer._statistics_methods.update(saved_statistics)
+        statistics.update(saved_statistics)
 
 
 def _pickle_globals(path: str) -> list[str]:

@@ -40,6 +40,7 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
             raise ValueError(f'PoseDataPreprocessor: need 0 <= noise_prob <= 1 and '
                              f'noise_amplitude >= 0, got {noise_prob!r}, {noise_amplitude!r}')
         self.noise_prob, self.noise_amplitude = noise_prob, noise_amplitude
+        self.non_blocking = non_blocking
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """``dict(inputs=..., data_samples=...)`` → batch on the device.
@@ -53,7 +54,7 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
         if form is not None:
             inputs = form.stack(inputs)
         if isinstance(inputs, PACKED_INPUTS):
-            inputs = inputs.to_dense(self.device, non_blocking=self._non_blocking)
+            inputs = inputs.to_dense(self.device, non_blocking=self.non_blocking)
         elif isinstance(inputs, Sequence):
             shapes = {tuple(x.shape) for x in inputs}
             if len(shapes) != 1:

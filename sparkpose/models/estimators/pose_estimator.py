@@ -21,8 +21,8 @@ class PoseEstimator(BaseModel):
             the backbone output to the head directly.
         data_preprocessor: Config; default ``dict(type='PoseDataPreprocessor')``.
         channels_last: Keep weights and inputs in NHWC memory layout. Convolutions run
-            about 1.5–3× faster on CPU this way (VoxelCNN, 128², measured on 2 cores);
-            results are the same up to rounding.
+            faster on CPU this way (docs/performance.md); results are the same up to
+            rounding.
         test_cfg: Test-time options: ``flip_test`` (bool) also predicts on the mirrored
             input and merges the poses (:mod:`.flip_test`); ``body_reflection`` (3×3) is the
             mirror ``M`` of that merge, ``None`` for ``diag(-1, 1, 1)``.

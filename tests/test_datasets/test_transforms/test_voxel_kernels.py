@@ -193,3 +193,23 @@ def test_sparse_voxelizer_copies_and_pickles_without_its_grids():
     voxelize(*_events(np.random.default_rng(9), 100), 0, 100_000, 5, 1280, 720, 256, 256)
     assert voxelize._grids
     assert pickle.loads(pickle.dumps(voxelize))._grids == {}
+
+
+@pytest.mark.parametrize('n', [0, 1, voxel_kernels.PREFETCH_AHEAD,
+                               voxel_kernels.PREFETCH_AHEAD + 1, 5000])
+def test_kernels_equal_the_reference_with_events_at_the_borders(n):
+    # Lengths around the prefetch distance (the prefetch must stop at the last event), the
+    # sensor's corners and the window's first and last tick.
+    rng = np.random.default_rng(n)
+    x, y, t, p = _events(rng, n, sensor=(97, 61), window=(1000, 1100))
+    corners = min(n, 4)
+    x[:corners], y[:corners] = [0, 96, 0, 96][:corners], [0, 0, 60, 60][:corners]
+    t[:1], t[-1:] = 1001, 1100
+    args = (x, y, t, p, 1000, 1100, 3, 97, 61, 32, 16)
+    fused, skipped = voxel_grid_fused(*args)
+    assert skipped == 0
+    np.testing.assert_allclose(fused, voxel_grid_reference(*args), rtol=1e-5, atol=1e-6)
+    assert fused.sum(dtype=np.float64) == pytest.approx(n, abs=1e-3)
+    *cells, skipped = voxel_kernels.SparseVoxelizer()(*args)
+    assert skipped == 0
+    _assert_cells_of(fused, *cells)
