@@ -5,6 +5,11 @@ import torch
 
 from sparkpose.registry import CODECS
 
+# Per-axis mean and standard deviation of ``t`` (m) over 30 SPADES training sequences: the
+# one place they are written; configs use them as the codec's defaults.
+SPADES_TRANSLATION_MEAN = (-0.24, 0.03, 5.68)
+SPADES_TRANSLATION_STD = (0.93, 0.50, 1.40)
+
 
 @CODECS.register_module()
 class TranslationNormalizer:
@@ -16,15 +21,16 @@ class TranslationNormalizer:
     never disagree. ``tools/analysis_tools/translation_stats.py`` computes the statistics.
 
     Args:
-        mean: Per-axis mean of ``t`` (m); default: statistics of 30 SPADES training sequences.
-        std: Per-axis standard deviation of ``t`` (m), all positive.
+        mean: Per-axis mean of ``t`` (m); default: ``SPADES_TRANSLATION_MEAN``.
+        std: Per-axis standard deviation of ``t`` (m), all positive; default:
+            ``SPADES_TRANSLATION_STD``.
     """
 
     #: Encodes from ``t`` alone (heads pass no camera).
     needs_camera = False
 
-    def __init__(self, mean: Sequence[float] = (-0.24, 0.03, 5.68),
-                 std: Sequence[float] = (0.93, 0.50, 1.40)) -> None:
+    def __init__(self, mean: Sequence[float] = SPADES_TRANSLATION_MEAN,
+                 std: Sequence[float] = SPADES_TRANSLATION_STD) -> None:
         self.mean = torch.as_tensor(mean, dtype=torch.float64)
         self.std = torch.as_tensor(std, dtype=torch.float64)
         if self.mean.shape != (3,) or self.std.shape != (3,):
