@@ -185,3 +185,22 @@ def test_state_dict_keys_are_those_of_existing_checkpoints(body_file):
     keys = {'conv.0.weight', 'conv.1.weight', 'conv.1.bias', 'conv.1.running_mean',
             'conv.1.running_var', 'conv.1.num_batches_tracked', 'conv.3.weight', 'conv.3.bias'}
     assert set(_head(body_file).state_dict()) == keys
+
+
+def test_decode_of_raw_heatmaps_gives_the_poses_of_predict(body_file):
+    """What a deployment computes after the exported network: the same poses and, for
+    windows with events and a found target, the same solver path."""
+    head = _head(body_file)
+    samples = [_sample(*_pose(seed)) for seed in range(3)]
+    heatmaps = _ideal_heatmaps(head, samples)
+    heatmaps[2] = 0  # one placeholder among them
+    head.forward = lambda feats: dict(heatmaps=heatmaps)
+    out = head.predict(None, samples)
+    assert [POSE_STATUSES[int(s.pred_extras['pose_status'])] for s in out] == [
+        'pnp_ok', 'pnp_ok', 'fallback']
+    cam_K = torch.tensor(K, dtype=torch.float32).expand(3, 3, 3)
+    t, q = head.decode(dict(heatmaps=heatmaps), cam_K, torch.full((3, 2), float(INPUT)))
+    assert torch.equal(t, torch.stack([s.pred_t for s in out]))
+    assert torch.equal(q, torch.stack([s.pred_q for s in out]))
+    with pytest.raises(ValueError, match='cam_K and input_size'):
+        head.decode(dict(heatmaps=heatmaps))
