@@ -1,5 +1,5 @@
 from .base_loss import BasePoseLoss
-from .keypoint_loss import HeatmapCrossEntropyLoss, SoftArgmaxL1Loss
+from .keypoint_loss import BaseKeypointLoss, HeatmapCrossEntropyLoss, SoftArgmaxL1Loss
 from .rotation_loss import (
     GeodesicRotationLoss,
     QuaternionRotationLoss,
@@ -10,7 +10,7 @@ from .translation_loss import SmoothL1TranslationLoss
 from .uncertainty_weighted_loss import UncertaintyWeightedLoss
 
 __all__ = [
-    'BasePoseLoss', 'GeodesicRotationLoss', 'HeatmapCrossEntropyLoss', 'QuaternionRotationLoss',
-    'SmoothL1TranslationLoss', 'SoftArgmaxL1Loss', 'SymmetricGeodesicLoss',
-    'UncertaintyWeightedLoss', 'load_symmetries',
+    'BaseKeypointLoss', 'BasePoseLoss', 'GeodesicRotationLoss', 'HeatmapCrossEntropyLoss',
+    'QuaternionRotationLoss', 'SmoothL1TranslationLoss', 'SoftArgmaxL1Loss',
+    'SymmetricGeodesicLoss', 'UncertaintyWeightedLoss', 'load_symmetries',
 ]
