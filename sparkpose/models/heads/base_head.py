@@ -5,6 +5,7 @@ from typing import ClassVar
 
 import torch
 from mmengine.model import BaseModule
+from mmengine.registry import Registry
 
 from sparkpose.structures import PoseDataSample, batch_geometry
 
@@ -35,6 +36,14 @@ class BaseHead(BaseModule, metaclass=ABCMeta):
 
     extra_outputs: ClassVar[tuple[str, ...]] = ()
     traceable_decode: ClassVar[bool] = True
+
+    def build_part(self, registry: Registry, cfg: dict, key: str):
+        """Build a part (codec, loss, solver) from the config argument ``key``; an unknown
+        type or argument names the head, the key and its value."""
+        try:
+            return registry.build(cfg)
+        except (KeyError, TypeError) as error:
+            raise type(error)(f'{type(self).__name__}: {key}={cfg!r}: {error}') from None
 
     @abstractmethod
     def forward(self, feats: Sequence[torch.Tensor] | torch.Tensor) -> dict[str, torch.Tensor]:

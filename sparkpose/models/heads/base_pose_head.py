@@ -56,10 +56,11 @@ class BasePoseHead(BaseHead):
         nn.init.zeros_(self.fc_translation.bias)
         with torch.no_grad():
             self.fc_rotation.bias.copy_(torch.tensor(self.identity_rotation))
-        self.codec = CODECS.build(codec) if codec is not None else None
-        self.loss_translation = MODELS.build(
-            loss_translation or dict(type='SmoothL1TranslationLoss'))
-        self.loss_rotation = MODELS.build(loss_rotation or dict(self.default_loss_rotation))
+        self.codec = self.build_part(CODECS, codec, 'codec') if codec is not None else None
+        self.loss_translation = self.build_part(
+            MODELS, loss_translation or dict(type='SmoothL1TranslationLoss'), 'loss_translation')
+        self.loss_rotation = self.build_part(
+            MODELS, loss_rotation or dict(self.default_loss_rotation), 'loss_rotation')
 
     @abstractmethod
     def rotation_loss(self, rotation: torch.Tensor, gt_q: torch.Tensor,

@@ -18,14 +18,6 @@ from sparkpose.structures import (
 from .base_head import BaseHead
 
 
-def _build(registry, cfg: dict, key: str):
-    """Build ``cfg``; an unknown type or argument names the head's config key and value."""
-    try:
-        return registry.build(cfg)
-    except (KeyError, TypeError) as error:
-        raise type(error)(f'KeypointHeatmapHead: {key}={cfg!r}: {error}') from None
-
-
 @MODELS.register_module()
 class KeypointHeatmapHead(BaseHead):
     """One heatmap per body keypoint on a fine feature map; PnP turns them into a pose.
@@ -83,12 +75,12 @@ class KeypointHeatmapHead(BaseHead):
         self.body_radius = body.bounding_radius
         self.register_buffer('keypoints_3d', torch.tensor(body.keypoints, dtype=torch.float32),
                              persistent=False)
-        self.codec = _build(CODECS, codec or dict(type='GaussianHeatmap'), 'codec')
-        self.solver = _build(MODELS, solver or dict(type='RansacPnPSolver'), 'solver')
-        self.loss_heatmap = _build(
+        self.codec = self.build_part(CODECS, codec or dict(type='GaussianHeatmap'), 'codec')
+        self.solver = self.build_part(MODELS, solver or dict(type='RansacPnPSolver'), 'solver')
+        self.loss_heatmap = self.build_part(
             MODELS, loss_heatmap or dict(type='HeatmapCrossEntropyLoss', loss_weight=1.0),
             'loss_heatmap')
-        self.loss_keypoint = _build(
+        self.loss_keypoint = self.build_part(
             MODELS, loss_keypoint or dict(type='SoftArgmaxL1Loss', loss_weight=0.1),
             'loss_keypoint')
         self.conv = nn.Sequential(

@@ -147,6 +147,10 @@ def test_head_errors_name_the_problem():
     sample = PoseDataSample(metainfo=dict(seq_id='RT901', label_index=0))
     with pytest.raises(ValueError, match=r'samples \[0\] have no gt_t/gt_q'):
         head.loss((torch.randn(1, 16),), [sample])
+    with pytest.raises(KeyError, match=r"Rot6DPoseHead: codec=\{'type': 'TranslationNorm'\}"):
+        build_head('Rot6DPoseHead', codec=dict(type='TranslationNorm'))
+    with pytest.raises(TypeError, match=r'loss_rotation=.*beta'):
+        build_head('Rot6DPoseHead', loss_rotation=dict(type='GeodesicRotationLoss', beta=1))
 
 
 def test_uncertainty_head_returns_its_terms_in_the_documented_order():
