@@ -17,8 +17,8 @@ model = dict(
                   in_channels=10, pretrained=None, features_only=True,
                   out_indices=(1, 2, 3, 4)),
     neck=dict(in_channels=(24, 40, 112, 320), out_channels=128),
-    head=dict(in_channels=128, hidden_channels=128, body_model=body_model, sigma=2.0,
-              reprojection_px=8.0),
+    head=dict(in_channels=128, hidden_channels=128, body_model=body_model,
+              codec=dict(sigma=2.0), solver=dict(reprojection_px=8.0)),
 )
 
 # As the demo: per-window normalised input, event rate varied over a 16x range.

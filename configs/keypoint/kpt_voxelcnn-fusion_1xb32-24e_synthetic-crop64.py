@@ -57,7 +57,12 @@ model = dict(
                   out_indices=(1, 2, 3, 4)),
     neck=dict(type='FeatureFusion', in_channels=(64, 96, 128, 128), out_channels=64),
     head=dict(type='KeypointHeatmapHead', in_channels=64, body_model=body_model,
-              hidden_channels=64, sigma=1.0),
+              hidden_channels=64,
+              codec=dict(type='GaussianHeatmap', sigma=1.0),
+              solver=dict(type='RansacPnPSolver', min_confidence=0.2, min_keypoints=6,
+                          reprojection_px=3.0),
+              loss_heatmap=dict(type='HeatmapCrossEntropyLoss', loss_weight=1.0),
+              loss_keypoint=dict(type='SoftArgmaxL1Loss', loss_weight=0.1)),
 )
 
 # No horizontal flip: the body has no mirror plane, so flipped labels would be wrong.

@@ -89,8 +89,9 @@ def _predict_dataset(model: torch.nn.Module, dataset: SPADESDataset, batch_size:
                 rows.append((sample.label_index, sample.timestamp,
                              sample.pred_t.double().cpu().numpy(),
                              sample.pred_q.double().cpu().numpy(),
-                             int(sample.get('pose_status', POSE_STATUSES.index('regressed'))),
-                             float(sample.get('pose_confidence', 1.0))))
+                             int(sample.extra_output('pose_status',
+                                                     POSE_STATUSES.index('regressed'))),
+                             float(sample.extra_output('pose_confidence', 1.0))))
     rows.sort(key=lambda row: row[0])
     index, stamps, t, q, status, confidence = zip(*rows) if rows else ((),) * 6
     return (np.asarray(index, np.int64), np.asarray(stamps, np.int64),

@@ -6,13 +6,15 @@ import torch
 
 from sparkpose.registry import CODECS
 
+from .base_codec import BaseCodec
+
 # Z·N/f' of a crop whose side is 1.25× the apparent diameter of a body of radius 1 m:
 # S = 1.25·2·f·r/Z and f' = f·N/S give Z·N/f' = Z·S/f = 2.5·r.
 _DEFAULT_DEPTH_MEAN = math.log(2.5)
 
 
 @CODECS.register_module()
-class CropTranslationCodec:
+class CropTranslationCodec(BaseCodec):
     """Encodes ``t`` relative to the crop it was seen in, with the sample's input intrinsics.
 
     A crop of side ``S`` sensor pixels resized to ``N×N`` hides where the target was on the
@@ -27,8 +29,8 @@ class CropTranslationCodec:
       the target's apparent size.
 
     ``decode`` inverts this exactly with the same ``K'`` and input size (``Z`` first, then
-    ``X``, ``Y`` by back-projecting ``(u', v')``), so it needs each sample's camera: heads
-    check ``needs_camera`` and pass ``cam_K`` / ``input_size`` from the metainfo. ``K'``
+    ``X``, ``Y`` by back-projecting ``(u', v')``), so it needs each sample's camera (the
+    ``cam_K`` / ``input_size`` every head passes from the metainfo). ``K'``
     must be upper triangular with last row ``(0, 0, 1)`` (a pinhole with optional skew).
 
     The defaults suit crops of side ≈ 1.25× the apparent body diameter and a body radius of
@@ -41,9 +43,6 @@ class CropTranslationCodec:
         uv_std: Standard deviation of ``u'/W - 0.5`` and ``v'/H - 0.5``, positive.
     """
 
-    #: Heads pass each sample's ``cam_K`` and ``input_size`` to ``encode`` / ``decode``.
-    needs_camera = True
-
     def __init__(self, depth_mean: float = _DEFAULT_DEPTH_MEAN, depth_std: float = 0.25,
                  uv_std: float = 0.1) -> None:
         if not depth_std > 0 or not uv_std > 0:
@@ -53,9 +52,10 @@ class CropTranslationCodec:
         self.depth_std = float(depth_std)
         self.uv_std = float(uv_std)
 
-    @staticmethod
-    def _camera(cam_K: torch.Tensor | Sequence, input_size: torch.Tensor | Sequence,
-                like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _camera(self, method: str, cam_K: torch.Tensor | Sequence | None,
+                input_size: torch.Tensor | Sequence | None, like: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        self.require_geometry(method, cam_K=cam_K, input_size=input_size)
         cam_K = torch.as_tensor(cam_K).to(like)
         input_size = torch.as_tensor(input_size).to(like)
         if cam_K.shape[-2:] != (3, 3) or input_size.shape[-1:] != (2,):
@@ -64,8 +64,8 @@ class CropTranslationCodec:
                              f'{tuple(input_size.shape)}')
         return cam_K, input_size
 
-    def encode(self, translation: torch.Tensor, cam_K: torch.Tensor | Sequence,
-               input_size: torch.Tensor | Sequence) -> torch.Tensor:
+    def encode(self, translation: torch.Tensor, *, cam_K: torch.Tensor | Sequence | None = None,
+               input_size: torch.Tensor | Sequence | None = None) -> torch.Tensor:
         """Metres ``(..., 3)`` → crop-relative targets ``(..., 3)`` (same dtype and device).
 
         Args:
@@ -74,7 +74,7 @@ class CropTranslationCodec:
             cam_K: ``(..., 3, 3)`` intrinsics of the network input (cropped and scaled).
             input_size: ``(..., 2)`` input ``(W, H)`` in pixels.
         """
-        cam_K, input_size = self._camera(cam_K, input_size, translation)
+        cam_K, input_size = self._camera('encode', cam_K, input_size, translation)
         depth = translation[..., 2]
         if not bool((depth > 0).all()):
             raise ValueError(f'CropTranslationCodec: translations need Z > 0 (the target in '
@@ -85,8 +85,8 @@ class CropTranslationCodec:
         return torch.cat((uv / self.uv_std,
                           ((log_depth - self.depth_mean) / self.depth_std)[..., None]), dim=-1)
 
-    def decode(self, encoded: torch.Tensor, cam_K: torch.Tensor | Sequence,
-               input_size: torch.Tensor | Sequence) -> torch.Tensor:
+    def decode(self, encoded: torch.Tensor, *, cam_K: torch.Tensor | Sequence | None = None,
+               input_size: torch.Tensor | Sequence | None = None) -> torch.Tensor:
         """Crop-relative ``(..., 3)`` → metres ``(..., 3)``; torch ops only (exportable).
 
         Args:
@@ -94,7 +94,7 @@ class CropTranslationCodec:
             cam_K: ``(..., 3, 3)`` intrinsics of the network input (cropped and scaled).
             input_size: ``(..., 2)`` input ``(W, H)`` in pixels.
         """
-        cam_K, input_size = self._camera(cam_K, input_size, encoded)
+        cam_K, input_size = self._camera('decode', cam_K, input_size, encoded)
         fx, skew, cx = cam_K[..., 0, 0], cam_K[..., 0, 1], cam_K[..., 0, 2]
         fy, cy = cam_K[..., 1, 1], cam_K[..., 1, 2]
         uv = (encoded[..., :2] * self.uv_std + 0.5) * input_size

@@ -8,8 +8,9 @@ from sparkpose.lazy_exports import lazy_exports
 _MODULE_NAMES = {
     'body_model': ('BODY_FILE', 'BodyModel', 'Box', 'check_symmetries', 'load_body_model',
                    'mirror_symmetric', 'proba2_like'),
+    'keypoint_projection': ('project_keypoints',),
     'packed_inputs': ('PACKED_INPUTS', 'packed_form'),
-    'pose_data_sample': ('PoseDataSample', 'stack_cameras'),
+    'pose_data_sample': ('PoseDataSample', 'batch_geometry', 'stack_cameras'),
     'rotation': ('align_quaternion_signs', 'axis_angle_to_matrix', 'axis_angle_to_quaternion',
                  'canonical_quaternion', 'chordal_mean_rotation', 'flip_pose_horizontal',
                  'geodesic_distance_matrix', 'geodesic_distance_quaternion',

@@ -15,14 +15,19 @@ class PoseDataSample(BaseDataElement):
     ``sensor_size`` ``(W, H)``, ``flipped``.
 
     Data fields (tensors): ``gt_t`` ``(3,)`` metres and ``gt_q`` ``(4,)`` scalar-last
-    quaternion when the file has poses; ``pred_t`` / ``pred_q`` after ``predict``, plus
-    whatever extra outputs a head adds (e.g. ``pred_log_var``).
+    quaternion when the file has poses; ``pred_t`` / ``pred_q`` after ``predict``, and
+    ``pred_extras``: a dict of the head's other per-sample outputs, the names its
+    ``extra_outputs`` declares (e.g. ``pose_status``, ``pose_confidence``, ``keypoints``).
     """
 
     @property
     def has_gt(self) -> bool:
         """Whether ground-truth pose is present (test files carry timestamps only)."""
         return 'gt_t' in self and 'gt_q' in self
+
+    def extra_output(self, name: str, default=None):
+        """The head's extra output ``name`` (``pred_extras[name]``), ``default`` if absent."""
+        return self.get('pred_extras', {}).get(name, default)
 
 
 def stack_cameras(data_samples: Sequence[PoseDataSample], device: torch.device | str,
@@ -42,3 +47,14 @@ def stack_cameras(data_samples: Sequence[PoseDataSample], device: torch.device |
     cam_K = torch.stack([torch.as_tensor(np.asarray(s.cam_K, np.float64)) for s in data_samples])
     input_size = torch.tensor([tuple(s.input_size) for s in data_samples], dtype=torch.float64)
     return cam_K.to(device, torch.float32), input_size.to(device, torch.float32)
+
+
+def batch_geometry(data_samples: Sequence[PoseDataSample], device: torch.device | str,
+                   owner: str) -> dict[str, torch.Tensor]:
+    """``dict(cam_K=..., input_size=...)`` of :func:`stack_cameras` when every sample carries
+    them, ``{}`` when none does: the keyword arguments a head passes to its codec's and its
+    own ``decode`` (a codec that needs them says so). Some without is an error."""
+    if not any('cam_K' in s or 'input_size' in s for s in data_samples):
+        return {}
+    cam_K, input_size = stack_cameras(data_samples, device, owner)
+    return dict(cam_K=cam_K, input_size=input_size)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from sparkpose.codecs import SPADES_TRANSLATION_MEAN
 from sparkpose.registry import CODECS, MODELS
 from sparkpose.structures import PoseDataSample, matrix_to_rotation_6d, quaternion_to_matrix
 
@@ -41,12 +42,13 @@ def random_cases(num, dtype, seed=0):
 def test_decode_inverts_encode(dtype, tol):
     codec = CODECS.build(dict(type='CropTranslationCodec'))
     t, K, size = random_cases(64, dtype)
-    encoded = codec.encode(t, K, size)
+    encoded = codec.encode(t, cam_K=K, input_size=size)
     assert encoded.dtype == dtype and encoded.shape == (64, 3)
-    torch.testing.assert_close(codec.decode(encoded, K, size), t, atol=tol, rtol=0)
+    torch.testing.assert_close(codec.decode(encoded, cam_K=K, input_size=size), t, atol=tol, rtol=0)
     generator = torch.Generator().manual_seed(1)
     arbitrary = torch.randn(64, 3, generator=generator).to(dtype)
-    torch.testing.assert_close(codec.encode(codec.decode(arbitrary, K, size), K, size),
+    camera = dict(cam_K=K, input_size=size)
+    torch.testing.assert_close(codec.encode(codec.decode(arbitrary, **camera), **camera),
                                arbitrary, atol=tol, rtol=0)
 
 
@@ -57,7 +59,8 @@ def test_skewed_and_non_square_cameras_round_trip():
                      dtype=torch.float64)
     t = torch.tensor([[0.3, -0.2, 4.0], [-1.0, 0.5, 9.0]], dtype=torch.float64)
     size = (96, 64)  # one camera and size broadcast over the batch
-    torch.testing.assert_close(codec.decode(codec.encode(t, K, size), K, size), t,
+    camera = dict(cam_K=K, input_size=size)
+    torch.testing.assert_close(codec.decode(codec.encode(t, **camera), **camera), t,
                                atol=1e-9, rtol=0)
 
 
@@ -67,10 +70,10 @@ def test_hand_values():
     K = torch.tensor([[200.0, 0.0, 64.0], [0.0, 200.0, 64.0], [0.0, 0.0, 1.0]])
     # On the optical axis, principal point at the input centre: u'/N - 0.5 = 0.
     # Z·N/f' = 5·128/200 = 3.2; (log 3.2 - 0.5) / 0.25.
-    encoded = codec.encode(torch.tensor([0.0, 0.0, 5.0]), K, (N, N))
+    encoded = codec.encode(torch.tensor([0.0, 0.0, 5.0]), cam_K=K, input_size=(N, N))
     torch.testing.assert_close(encoded, torch.tensor([0.0, 0.0, (math.log(3.2) - 0.5) / 0.25]))
     # 0.5 m right at 5 m: u' = 64 + 200·0.1 = 84, (84/128 - 0.5) / 0.1 = 1.5625.
-    encoded = codec.encode(torch.tensor([0.5, 0.0, 5.0]), K, (N, N))
+    encoded = codec.encode(torch.tensor([0.5, 0.0, 5.0]), cam_K=K, input_size=(N, N))
     assert encoded[0].item() == pytest.approx(1.5625) and encoded[1].item() == 0
 
 
@@ -79,7 +82,8 @@ def test_defaults_give_zero_targets_for_the_crop_they_assume_at_any_distance():
     assert codec.depth_mean == pytest.approx(math.log(2.5))
     for t in ([0.0, 0.0, 3.0], [1.5, -0.7, 6.0], [-3.0, 1.0, 12.0]):
         t = np.array(t)
-        encoded = codec.encode(torch.tensor(t), torch.tensor(crop_around(t)), (N, N))
+        encoded = codec.encode(torch.tensor(t), cam_K=torch.tensor(crop_around(t)),
+                               input_size=(N, N))
         torch.testing.assert_close(encoded, torch.zeros(3, dtype=torch.float64),
                                    atol=1e-9, rtol=0)
 
@@ -93,7 +97,8 @@ def test_shifting_the_crop_shifts_only_the_encoded_pixel():
     shifted = K.clone()
     shifted[0, 2] -= dx
     shifted[1, 2] -= dy
-    delta = codec.encode(t, shifted, (N, N)) - codec.encode(t, K, (N, N))
+    delta = (codec.encode(t, cam_K=shifted, input_size=(N, N))
+             - codec.encode(t, cam_K=K, input_size=(N, N)))
     torch.testing.assert_close(delta, torch.tensor([-dx / (N * 0.1), -dy / (N * 0.1), 0.0],
                                                    dtype=torch.float64))
 
@@ -104,9 +109,9 @@ def test_errors_name_the_value():
     codec = CODECS.build(dict(type='CropTranslationCodec'))
     K = torch.tensor(crop_K(0, 0, 256))
     with pytest.raises(ValueError, match=r'min Z = -1'):
-        codec.encode(torch.tensor([[0.0, 0.0, 4.0], [0.0, 0.0, -1.0]]), K, (N, N))
+        codec.encode(torch.tensor([[0.0, 0.0, 4.0], [0.0, 0.0, -1.0]]), cam_K=K, input_size=(N, N))
     with pytest.raises(ValueError, match=r'got \(3, 3\) and \(3,\)'):
-        codec.encode(torch.tensor([0.0, 0.0, 4.0]), K, (N, N, 1))
+        codec.encode(torch.tensor([0.0, 0.0, 4.0]), cam_K=K, input_size=(N, N, 1))
 
 
 # Head level: each sample's cam_K / input_size metainfo reaches the codec.
@@ -157,7 +162,7 @@ def test_head_loss_and_predict_use_each_samples_camera(head_type):
     # Output exactly the encoded target of one sample: zero loss, prediction = gt (m).
     sample = batch[2]
     K = torch.as_tensor(np.asarray(sample.cam_K), dtype=torch.float32)
-    set_output(head, head.codec.encode(sample.gt_t, K, sample.input_size))
+    set_output(head, head.codec.encode(sample.gt_t, cam_K=K, input_size=sample.input_size))
     one = (torch.randn(1, 16),)
     assert head.loss(one, [sample])['loss_translation'].item() < 1e-8
     pred = head.predict(one, [PoseDataSample(metainfo=sample.metainfo)])[0]
@@ -170,23 +175,26 @@ def test_head_loss_and_predict_use_each_samples_camera(head_type):
 def test_head_without_camera_fails_clearly():
     head = build_head('Rot6DPoseHead')
     feats = (torch.randn(2, 16),)
-    with pytest.raises(ValueError, match=r'samples \[0, 1\] lack cam_K / input_size metainfo, '
-                                         r'which CropTranslationCodec needs'):
+    with pytest.raises(ValueError, match=r"CropTranslationCodec.decode needs each sample's "
+                                         r'cam_K and input_size, got none'):
         head.predict(feats, [PoseDataSample(), PoseDataSample()])
     batch = crop_samples(2)
     del batch[1].input_size
     with pytest.raises(ValueError, match=r'samples \[1\] lack cam_K / input_size'):
         head.loss(feats, batch)
     # predict_pose / torch.export decode without samples.
-    with pytest.raises(ValueError, match="CropTranslationCodec decodes with each sample's "
-                                         "cam_K"):
+    with pytest.raises(ValueError, match=r"CropTranslationCodec.decode needs .*head.decode\("
+                                         r'outputs, cam_K=\.\.\., input_size=\.\.\.\)'):
         head.decode(head(feats))
 
 
 def test_plain_codec_heads_ignore_the_camera():
     head = MODELS.build(dict(type='Rot6DPoseHead', in_channels=16, hidden_dim=32,
                              codec=dict(type='TranslationNormalizer')))
-    assert not head.codec_needs_camera
     rotation = matrix_to_rotation_6d(quaternion_to_matrix(torch.tensor([[0.0, 0.0, 0.0, 1.0]])))
     outputs = dict(translation=torch.zeros(1, 3), rotation=rotation)
-    torch.testing.assert_close(head.decode(outputs)[0], torch.tensor([[-0.24, 0.03, 5.68]]))
+    expected = torch.tensor([SPADES_TRANSLATION_MEAN])
+    torch.testing.assert_close(head.decode(outputs)[0], expected)
+    # Given a camera anyway (as predict passes the samples'), the result is the same.
+    camera = dict(cam_K=torch.eye(3)[None], input_size=torch.tensor([[64.0, 64.0]]))
+    torch.testing.assert_close(head.decode(outputs, **camera)[0], expected)

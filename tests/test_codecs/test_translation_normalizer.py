@@ -13,7 +13,9 @@ def test_encode_known_values_and_round_trip():
     assert encoded.dtype == torch.float32
     torch.testing.assert_close(encoded, torch.tensor([[2.0, 1.0, 1.0], [0.0, 0.0, 0.0]]))
     torch.testing.assert_close(codec.decode(encoded), t)
-    assert codec.needs_camera is False
+    # The batch geometry every codec is given is ignored.
+    camera = dict(cam_K=torch.eye(3).expand(2, 3, 3), input_size=torch.full((2, 2), 64.0))
+    torch.testing.assert_close(codec.encode(t, **camera), encoded)
 
 
 @pytest.mark.parametrize('kwargs, match', [

@@ -10,6 +10,7 @@ from mmengine.logging import MessageHub
 from sparkpose.apis import init_model
 from sparkpose.engine import UnsafeCheckpointError
 from sparkpose.registry import MODELS
+from sparkpose.structures import PoseDataSample, proba2_like
 
 MARKER_NAME = 'code_ran.txt'
 
@@ -142,3 +143,48 @@ def test_checkpoint_without_weights_is_named(tmp_path):
     torch.save({'meta': {'epoch': 1}}, checkpoint)
     with pytest.raises(ValueError, match=r"not_weights.pth: expected a dict with a 'state_dict'"):
         init_model(write_config(tmp_path, 'Rot6DPoseHead'), checkpoint)
+
+
+def test_keypoint_model_exports_its_network_and_decode_gives_the_predicted_poses(
+        export_cli, tmp_path, capsys):
+    """PnP runs outside torch: the program is the network (voxels → heatmaps), and
+    ``head.decode`` with each window's intrinsics gives the poses ``predict`` gives (here
+    placeholder poses, on the keypoints of an untrained network; test_keypoint_head.py
+    checks decode against predict where PnP solves)."""
+    body = str(proba2_like().save(tmp_path / 'body.json'))
+    cfg = dict(type='PoseEstimator',
+               backbone=dict(type='VoxelCNN', in_channels=4, channels=(8, 16, 16),
+                             out_indices=(1, 2)),
+               neck=dict(type='FeatureFusion', in_channels=(16, 16), out_channels=8),
+               head=dict(type='KeypointHeatmapHead', in_channels=8, body_model=body))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg).eval()
+    checkpoint = tmp_path / 'kpt.pth'
+    torch.save({'state_dict': model.state_dict()}, checkpoint)
+    config = tmp_path / 'kpt.py'
+    config.write_text(f"default_scope = 'sparkpose'\nmodel = {cfg!r}\n")
+    out = tmp_path / 'kpt.pt2'
+    export_cli.main([str(config), str(checkpoint), '--out', str(out),
+                     '--input-shape', '4', '64', '64'])
+    assert 'network part; decode separately' in capsys.readouterr().out
+    extra = {export_cli.META_FILE: ''}
+    program = torch.export.load(out, extra_files=extra).module()
+    assert 'head.decode' in json.loads(extra[export_cli.META_FILE])['outputs']['network_only']
+
+    inputs = torch.rand(4, 4, 64, 64, generator=torch.Generator().manual_seed(3))
+    cam_K = np.array([[120.0, 0, 32], [0, 120.0, 32], [0, 0, 1]])
+    samples = [PoseDataSample(metainfo=dict(cam_K=cam_K * [[s], [s], [1]],
+                                            input_size=(64, 64)))
+               for s in (1.0, 0.8, 1.2, 1.0)]
+    with torch.no_grad():
+        outputs = program(inputs)
+        predicted = model.predict(inputs, samples)
+        torch.testing.assert_close(outputs['heatmaps'],
+                                   model(inputs, mode='tensor')['heatmaps'])
+    t, q = model.head.decode(outputs, cam_K=torch.tensor(np.stack([s.cam_K for s in samples]),
+                                                         dtype=torch.float32),
+                             input_size=torch.full((4, 2), 64.0))
+    torch.testing.assert_close(t, torch.stack([s.pred_t for s in predicted]), atol=1e-4,
+                               rtol=1e-5)
+    torch.testing.assert_close(q, torch.stack([s.pred_q for s in predicted]), atol=1e-4,
+                               rtol=0)

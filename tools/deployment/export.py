@@ -2,13 +2,22 @@
 
     python tools/deployment/export.py CONFIG CHECKPOINT --out model.pt2 [--input-shape C H W]
 
-The program maps a float32 ``(B, C, H, W)`` voxel batch (B dynamic) to ``t`` ``(B, 3)``
-metres and ``q`` ``(B, 4)`` scalar-last unit quaternions with ``w >= 0``, decoded exactly as
+For a head whose ``decode`` is torch operators only (the regression heads), the program
+maps a float32 ``(B, C, H, W)`` voxel batch (B dynamic) to ``t`` ``(B, 3)`` metres and ``q``
+``(B, 4)`` scalar-last unit quaternions with ``w >= 0``, decoded exactly as
 ``PoseEstimator.predict`` does. It holds only aten operators, so running it needs torch and
 nothing of sparkpose or mmengine::
 
     program = torch.export.load('model.pt2')
     t, q = program.module()(voxels)
+
+For a head that decodes outside torch (``head.traceable_decode = False``: the keypoint
+head's PnP), the program is the network part, voxels → the head's raw outputs (a dict,
+e.g. ``heatmaps``), and the poses come from a separate step with each window's input
+intrinsics, as ``PoseEstimator.predict`` computes them::
+
+    outputs = program.module()(voxels)
+    t, q = model.head.decode(outputs, cam_K=cam_K, input_size=input_size)
 
 The file also carries ``sparkpose/config.py`` (the training config: it says how the voxel
 grid must be built) and ``sparkpose/meta.json`` (input shape, outputs), readable with
@@ -33,7 +42,8 @@ CONFIG_FILE = 'sparkpose/config.py'
 
 
 class DeployablePoseModel(nn.Module):
-    """Wraps an estimator so that ``forward`` is ``predict_pose``: the graph to export.
+    """Wraps an estimator so that ``forward`` is the graph to export: ``predict_pose`` when
+    the head's decode is traceable, else the network part (``mode='tensor'``).
 
     Args:
         estimator: A ``PoseEstimator`` in eval mode.
@@ -42,9 +52,13 @@ class DeployablePoseModel(nn.Module):
     def __init__(self, estimator: nn.Module) -> None:
         super().__init__()
         self.estimator = estimator
+        self.network_only = not estimator.head.traceable_decode
 
-    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(B, C, H, W)`` voxels → ``t`` ``(B, 3)`` (m), ``q`` ``(B, 4)`` (x, y, z, w)."""
+    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | dict:
+        """``(B, C, H, W)`` voxels → ``t`` ``(B, 3)`` (m), ``q`` ``(B, 4)`` (x, y, z, w), or
+        the head's raw outputs for a network-only export."""
+        if self.network_only:
+            return self.estimator(inputs, mode='tensor')
         return self.estimator.predict_pose(inputs)
 
 
@@ -66,7 +80,8 @@ def default_input_shape(cfg: Config) -> tuple[int, int, int]:
 
 
 def export(model: nn.Module, input_shape: Sequence[int]) -> torch.export.ExportedProgram:
-    """Export ``model.predict_pose`` with a dynamic batch dimension.
+    """Export ``model.predict_pose`` (or the network part, see :class:`DeployablePoseModel`)
+    with a dynamic batch dimension.
 
     Args:
         model: The estimator, eval mode, on CPU.
@@ -83,12 +98,16 @@ def export(model: nn.Module, input_shape: Sequence[int]) -> torch.export.Exporte
 
 
 def max_output_difference(program: torch.export.ExportedProgram, model: nn.Module,
-                          inputs: torch.Tensor) -> tuple[float, float]:
-    """Max absolute difference of ``(t, q)`` between the program and the eager model."""
+                          inputs: torch.Tensor) -> dict[str, float]:
+    """Max absolute difference of each output between the program and the eager model."""
     with torch.no_grad():
-        expected = model.predict_pose(inputs)
+        expected = DeployablePoseModel(model)(inputs)
         result = program.module()(inputs)
-    return tuple(float((a - b).abs().max()) for a, b in zip(result, expected, strict=True))
+    if isinstance(expected, dict):
+        return {name: float((result[name] - value).abs().max())
+                for name, value in expected.items()}
+    return {name: float((a - b).abs().max())
+            for name, a, b in zip(('t', 'q'), result, expected, strict=True)}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -113,20 +132,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     program = export(model, input_shape)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = dict(input_shape=['B', *input_shape], input_dtype='float32',
-                outputs=dict(t='(B, 3) metres, camera frame',
-                             q='(B, 4) unit quaternion (x, y, z, w), w >= 0, body to camera'))
+    outputs = dict(t='(B, 3) metres, camera frame',
+                   q='(B, 4) unit quaternion (x, y, z, w), w >= 0, body to camera')
+    if not model.head.traceable_decode:
+        outputs = dict(network_only=f"the raw outputs of {type(model.head).__name__}; poses: "
+                                    f'model.head.decode(outputs, cam_K=(B, 3, 3), '
+                                    f'input_size=(B, 2)) in sparkpose')
+    meta = dict(input_shape=['B', *input_shape], input_dtype='float32', outputs=outputs)
     torch.export.save(program, out, extra_files={CONFIG_FILE: cfg.pretty_text,
                                                  META_FILE: json.dumps(meta)})
 
     inputs = torch.rand(args.check_batch, *input_shape, generator=torch.Generator().manual_seed(0))
-    diff_t, diff_q = max_output_difference(torch.export.load(out), model, inputs)
-    print(f'exported {out} (input (B, {", ".join(map(str, input_shape))}), B dynamic); '
-          f'max |exported - pytorch| on a random batch of {args.check_batch}: '
-          f't {diff_t:.3g} m, q {diff_q:.3g}')
-    if max(diff_t, diff_q) > args.atol:
+    diffs = max_output_difference(torch.export.load(out), model, inputs)
+    listed = ', '.join(f'{name} {value:.3g}' for name, value in diffs.items())
+    part = ' (network part; decode separately)' if not model.head.traceable_decode else ''
+    print(f'exported {out}{part} (input (B, {", ".join(map(str, input_shape))}), B dynamic); '
+          f'max |exported - pytorch| on a random batch of {args.check_batch}: {listed}')
+    if max(diffs.values()) > args.atol:
         raise SystemExit(f'{out}: exported outputs differ from PyTorch by more than '
-                         f'--atol {args.atol} (t {diff_t:.3g}, q {diff_q:.3g})')
+                         f'--atol {args.atol} ({listed})')
 
 
 if __name__ == '__main__':

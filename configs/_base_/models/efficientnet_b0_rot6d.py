@@ -1,5 +1,7 @@
 # EfficientNet-B0 (timm) with a 10-channel stem adapted from ImageNet RGB weights, 6-D head.
-codec = dict(type='TranslationNormalizer', mean=[-0.24, 0.03, 5.68], std=[0.93, 0.50, 1.40])
+# The SPADES translation statistics: TranslationNormalizer's defaults (written once, in
+# sparkpose/codecs/translation_normalizer.py).
+codec = dict(type='TranslationNormalizer')
 model = dict(
     type='PoseEstimator',
     backbone=dict(type='TimmBackbone', model_name='efficientnet_b0', in_channels=10,

@@ -1,5 +1,7 @@
 # The baseline: EventResNet from scratch + quaternion head.
-codec = dict(type='TranslationNormalizer', mean=[-0.24, 0.03, 5.68], std=[0.93, 0.50, 1.40])
+# The SPADES translation statistics: TranslationNormalizer's defaults (written once, in
+# sparkpose/codecs/translation_normalizer.py).
+codec = dict(type='TranslationNormalizer')
 model = dict(
     type='PoseEstimator',
     backbone=dict(type='EventResNet', in_channels=10, stage_channels=(64, 128, 256, 512)),

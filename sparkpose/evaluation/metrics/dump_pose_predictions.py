@@ -21,7 +21,7 @@ class DumpPosePredictions(BaseMetric):
     Columns: ``id,timestamp,Tx,Ty,Tz,Qx,Qy,Qz,Qw`` (metres; scalar-last quaternion), plus
     ``gt_Tx … gt_Qw`` when any sample has ground truth (empty where a sample has none),
     plus ``status,confidence`` (the raw window's pose status name and confidence) when
-    the samples carry ``pose_status``.
+    the samples carry ``pose_status`` in their ``pred_extras``.
     ``id`` is ``f'{seq_id}_{label_index:03d}'`` (e.g. ``RT901_001``); ``timestamp`` is the
     label timestamp in the file's own ticks. Like mmdet's ``DumpDetResults``, it computes
     no metric.
@@ -49,14 +49,15 @@ class DumpPosePredictions(BaseMetric):
             if missing:
                 raise KeyError(f'DumpPosePredictions: a data sample lacks {missing}')
             gt_t, gt_q = to_numpy(sample.get('gt_t')), to_numpy(sample.get('gt_q'))
+            extras = sample.get('pred_extras') or {}
             self.results.append(dict(
                 seq_id=str(sample.get('seq_id')), label_index=int(sample.get('label_index')),
                 timestamp=int(sample.get('timestamp')),
                 pose=[*to_numpy(sample.get('pred_t')), *to_numpy(sample.get('pred_q'))],
                 gt=None if gt_t is None or gt_q is None else [*gt_t, *gt_q],
-                status=(None if sample.get('pose_status') is None else
-                        [status_name(int(sample.get('pose_status'))),
-                         f'{float(sample.get("pose_confidence", 1.0)):.4f}'])))
+                status=(None if extras.get('pose_status') is None else
+                        [status_name(int(extras['pose_status'])),
+                         f'{float(extras.get("pose_confidence", 1.0)):.4f}'])))
 
     def compute_metrics(self, results: list[dict]) -> dict:
         """Write the CSV; returns ``{}``."""

@@ -3,6 +3,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
@@ -10,6 +11,7 @@ from sparkpose.registry import METRICS
 from sparkpose.structures import (
     filter_pose_sequence,
     load_body_model,
+    project_keypoints,
     status_counts,
 )
 
@@ -20,9 +22,10 @@ from ..functional import (
     summarize_error_arrays,
 )
 
-# Optional per-sample diagnostics of heads, kept when a sample carries them.
-OPTIONAL_FIELDS = ('pnp_ok', 'keypoint_err_px', 'pose_status', 'pose_confidence',
-                   'label_index')
+# Per-sample values the metric reads beside the pose; None where a sample has none.
+# Heads report theirs in ``pred_extras`` (every single-number extra is kept).
+PER_SAMPLE_KEYS = ('label_index', 'pnp_ok', 'pose_status', 'pose_confidence',
+                   'keypoint_err_px')
 # The sequence filters reported beside the raw figures: symmetric-copy tracking alone,
 # tracking and smoothing over the whole trajectory, and the same using the past only.
 DEFAULT_SEQUENCE_FILTERS = dict(tracked=dict(smooth=False), offline=dict(),
@@ -50,8 +53,10 @@ class PoseMetric(BaseMetric):
         position_threshold: Normalised position errors below this count 0 in the score.
         rotation_threshold_deg: Rotation errors below this (°) count 0 in the score.
         body_model: Path of a ``body.json``; its symmetries give the rotation error modulo
-            symmetry (a symmetric body's flips are not what the model failed to learn).
-            None: no symmetric figures.
+            symmetry (a symmetric body's flips are not what the model failed to learn), and
+            its keypoints, projected with the ground-truth pose and each sample's
+            ``cam_K``, the keypoint pixel error of a head that reports ``keypoints``.
+            None: neither.
         collect_device: ``'cpu'`` or ``'gpu'``, for collecting results across ranks.
         prefix: Key prefix; default ``'pose'`` (keys like ``'pose/speed_mean'``).
         sequence_filters: ``{name: kwargs of filter_pose_sequence}``; each trajectory's
@@ -65,8 +70,10 @@ class PoseMetric(BaseMetric):
         rotation errors under 5°, 10°, 30°); ``num_windows`` / ``num_sequences`` (samples
         and sequences with ground truth the figures rest on). With ``body_model``:
         ``rot_err_sym_deg_{mean|median}`` and ``rot_sym_acc_{5,10,30}``. When samples carry
-        them: ``pnp_success_rate`` (mean of ``pnp_ok``) and ``kpt_err_px_{median|mean}``
-        (over the finite ``keypoint_err_px``). When samples carry ``pose_status``:
+        them in ``pred_extras``: ``pnp_success_rate`` (mean of ``pnp_ok``) and, with
+        ``body_model``, ``kpt_err_px_{median|mean}`` (over the windows with keypoints in
+        the input of each window's median pixel error over those keypoints). When samples
+        carry ``pose_status``:
         ``status/{name}`` (windows per status) and ``fallback_share`` (windows whose pose
         is not PnP on the confident keypoints).
     """
@@ -84,20 +91,50 @@ class PoseMetric(BaseMetric):
         self.thresholds = dict(position_threshold=position_threshold,
                                rotation_threshold_deg=rotation_threshold_deg)
         # Loaded now: a wrong path fails at build time, not after a whole validation pass.
-        self.symmetries = (None if body_model is None
-                           else load_body_model(str(body_model)).symmetries)
+        body = None if body_model is None else load_body_model(str(body_model))
+        self.body_model = body_model
+        self.symmetries = None if body is None else body.symmetries
+        self.keypoints = None if body is None else torch.tensor(body.keypoints,
+                                                                dtype=torch.float64)
 
     def process(self, data_batch, data_samples: Sequence[Mapping]) -> None:
-        """Keep the seq_id, prediction, ground truth and keypoint diagnostics of each sample."""
+        """Keep the seq_id, prediction, ground truth and per-sample extras of each sample."""
         for sample in data_samples:
             result = dict(
                 seq_id=sample.get('seq_id'), pred_t=to_numpy(sample.get('pred_t')),
                 pred_q=to_numpy(sample.get('pred_q')), gt_t=to_numpy(sample.get('gt_t')),
                 gt_q=to_numpy(sample.get('gt_q')))
-            for key in OPTIONAL_FIELDS:
-                value = to_numpy(sample.get(key))
-                result[key] = None if value is None else float(value.reshape(-1)[0])
+            result.update(dict.fromkeys(PER_SAMPLE_KEYS))
+            label_index = sample.get('label_index')
+            result['label_index'] = None if label_index is None else float(label_index)
+            extras = {name: to_numpy(value)
+                      for name, value in (sample.get('pred_extras') or {}).items()}
+            result.update({name: float(value.reshape(-1)[0])
+                           for name, value in extras.items() if value.size == 1})
+            if extras.get('keypoints') is not None:
+                result['keypoint_err_px'] = self.keypoint_error(sample, extras['keypoints'])
             self.results.append(result)
+
+    def keypoint_error(self, sample: Mapping, keypoints: np.ndarray) -> float | None:
+        """Median distance (input pixels) of predicted ``(K, 2)`` keypoints to the body
+        model's keypoints projected with the ground truth, over those inside the input (the
+        lower of the two middle values for an even count, as ``torch.median``); NaN when
+        none is inside, ``None`` without ground truth, camera or body model."""
+        if (self.keypoints is None or sample.get('gt_t') is None or sample.get('gt_q') is None
+                or sample.get('cam_K') is None or sample.get('input_size') is None):
+            return None
+        if keypoints.shape != (len(self.keypoints), 2):
+            raise ValueError(f'PoseMetric: the predictions have keypoints of shape '
+                             f'{keypoints.shape}, body_model={self.body_model!r} has '
+                             f'{len(self.keypoints)} keypoints; give the evaluator the '
+                             f"model's body_model (model.head.body_model)")
+        uv, visible = project_keypoints(
+            self.keypoints, torch.as_tensor(to_numpy(sample.get('gt_q')))[None],
+            torch.as_tensor(to_numpy(sample.get('gt_t')))[None],
+            torch.as_tensor(np.asarray(sample.get('cam_K'), np.float64))[None],
+            torch.as_tensor(np.asarray(sample.get('input_size'), np.float64))[None])
+        errors = (torch.as_tensor(keypoints) - uv[0]).norm(dim=-1)[visible[0]]
+        return float(errors.median()) if len(errors) else float('nan')
 
     def compute_metrics(self, results: list[dict]) -> dict[str, float]:
         """Summaries over the samples with ground truth; logs the per-sequence table."""
@@ -160,8 +197,9 @@ class PoseMetric(BaseMetric):
     def keypoint_metrics(results: list[dict]) -> dict[str, float]:
         """PnP success rate and keypoint pixel error of the samples that carry them.
 
-        Samples without the fields (pose-regression heads) are left out, so the keys only
-        appear when a keypoint head produced them; ``keypoint_err_px`` is NaN where unknown.
+        Samples without them (pose-regression heads) are left out, so the keys only appear
+        when a keypoint head produced them; ``keypoint_err_px`` is NaN where no keypoint
+        lies in the input.
         """
         metrics = {}
         pnp_ok = [r['pnp_ok'] for r in results if r.get('pnp_ok') is not None]

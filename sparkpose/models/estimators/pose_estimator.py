@@ -86,16 +86,24 @@ class PoseEstimator(BaseModel):
             raise ValueError("PoseEstimator: mode='loss' needs data_samples with gt_t/gt_q")
         return self.head.loss(self.extract_feat(inputs), data_samples)
 
-    def predict_pose(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def predict_pose(self, inputs: torch.Tensor, cam_K: torch.Tensor | None = None,
+                     input_size: torch.Tensor | None = None
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Decoded poses of a bare batch, no data samples: what a deployed model computes.
+
+        The network (``mode='tensor'``) then the head's ``decode``; a head whose decode is
+        not torch operators only (``head.traceable_decode = False``, e.g. PnP) is exported
+        as the network alone and decoded by this second step.
 
         Args:
             inputs: ``(B, C, H, W)`` float voxel grids.
+            cam_K: ``(B, 3, 3)`` input intrinsics, for heads and codecs that need them.
+            input_size: ``(B, 2)`` input ``(W, H)`` in pixels, with ``cam_K``.
 
         Returns:
             ``(B, 3)`` translations (m) and ``(B, 4)`` unit quaternions (x, y, z, w), w >= 0.
         """
-        return self.head.decode(self.head(self.extract_feat(inputs)))
+        return self.head.decode(self.head(self.extract_feat(inputs)), cam_K, input_size)
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: Sequence[PoseDataSample] | None = None) -> list[PoseDataSample]:

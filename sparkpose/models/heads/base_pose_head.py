@@ -1,25 +1,26 @@
-"""Base class of the pose heads: shared MLP, translation branch, loss and decoding."""
-from abc import ABCMeta, abstractmethod
+"""Base class of the direct-regression heads: shared MLP, translation branch, loss, decoding."""
+from abc import abstractmethod
 from collections.abc import Sequence
 
 import torch
-from mmengine.model import BaseModule
 from torch import nn
 
 from sparkpose.registry import CODECS, MODELS
-from sparkpose.structures import PoseDataSample, stack_cameras
+from sparkpose.structures import PoseDataSample, batch_geometry
+
+from .base_head import BaseHead
 
 
-class BasePoseHead(BaseModule, metaclass=ABCMeta):
+class BasePoseHead(BaseHead):
     """Regresses translation and a rotation from a pooled feature; owns loss and decoding.
 
     ``shared MLP (Linear → ReLU → Dropout, twice) → {translation (3), rotation}``. The
     translation branch regresses ``codec.encode(gt_t)`` (normalised units) when a codec is
     given, and metres when ``codec=None``; ``predict`` decodes with the same codec, so
-    ``pred_t`` is always in metres. A codec with ``needs_camera = True`` (e.g.
-    ``CropTranslationCodec`` for object-centric crops) also gets each sample's ``cam_K`` and
-    ``input_size`` from the metainfo, so such a head cannot decode without data samples
-    (``decode`` raises when no camera is given). A subclass chooses the rotation parametrisation
+    ``pred_t`` is always in metres. The codec gets each batch's ``cam_K`` and
+    ``input_size`` like every codec (:class:`~sparkpose.codecs.BaseCodec`); one that
+    needs them (e.g. ``CropTranslationCodec`` for object-centric crops) cannot decode
+    without them and says so. A subclass chooses the rotation parametrisation
     (``rotation_dim``, ``identity_rotation``) and implements ``rotation_loss`` and
     ``decode_rotation``. Outputs are cast to float32, so the pose arithmetic runs at full
     precision under autocast.
@@ -55,10 +56,11 @@ class BasePoseHead(BaseModule, metaclass=ABCMeta):
         nn.init.zeros_(self.fc_translation.bias)
         with torch.no_grad():
             self.fc_rotation.bias.copy_(torch.tensor(self.identity_rotation))
-        self.codec = CODECS.build(codec) if codec is not None else None
-        self.loss_translation = MODELS.build(
-            loss_translation or dict(type='SmoothL1TranslationLoss'))
-        self.loss_rotation = MODELS.build(loss_rotation or dict(self.default_loss_rotation))
+        self.codec = self.build_part(CODECS, codec, 'codec') if codec is not None else None
+        self.loss_translation = self.build_part(
+            MODELS, loss_translation or dict(type='SmoothL1TranslationLoss'), 'loss_translation')
+        self.loss_rotation = self.build_part(
+            MODELS, loss_rotation or dict(self.default_loss_rotation), 'loss_rotation')
 
     @abstractmethod
     def rotation_loss(self, rotation: torch.Tensor, gt_q: torch.Tensor,
@@ -72,11 +74,6 @@ class BasePoseHead(BaseModule, metaclass=ABCMeta):
     def decode_rotation_outputs(self, outputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """``(B, 4)`` quaternions from all raw outputs (a head with extra branches overrides)."""
         return self.decode_rotation(outputs['rotation'])
-
-    @property
-    def codec_needs_camera(self) -> bool:
-        """Whether the codec encodes and decodes with each sample's ``cam_K``/``input_size``."""
-        return bool(getattr(self.codec, 'needs_camera', False))
 
     def outputs(self, hidden: torch.Tensor) -> dict[str, torch.Tensor]:
         """Branch outputs from the ``(B, hidden_dim)`` shared feature."""
@@ -107,14 +104,8 @@ class BasePoseHead(BaseModule, metaclass=ABCMeta):
         device = outputs['translation'].device
         gt_t = torch.stack([s.gt_t for s in data_samples]).to(device, torch.float32)
         gt_q = torch.stack([s.gt_q for s in data_samples]).to(device, torch.float32)
-        if self.codec is None:
-            target_t = gt_t
-        elif self.codec_needs_camera:
-            camera = stack_cameras(data_samples, device, type(self).__name__,
-                                   type(self.codec).__name__)
-            target_t = self.codec.encode(gt_t, *camera)
-        else:
-            target_t = self.codec.encode(gt_t)
+        target_t = gt_t if self.codec is None else self.codec.encode(
+            gt_t, **batch_geometry(data_samples, device, type(self).__name__))
         return dict(
             loss_translation=self.loss_translation(outputs['translation'], target_t,
                                                    reduction_override=reduction_override),
@@ -125,52 +116,19 @@ class BasePoseHead(BaseModule, metaclass=ABCMeta):
         """Losses of a batch (keys contain ``'loss'``, so mmengine sums them)."""
         return self.loss_terms(self(feats), data_samples)
 
-    def predict(self, feats: Sequence[torch.Tensor], data_samples: Sequence[PoseDataSample]
-                ) -> Sequence[PoseDataSample]:
-        """Add ``pred_t`` ``(3,)`` (m) and ``pred_q`` ``(4,)`` (x, y, z, w) to each sample.
-
-        Returns:
-            The same data samples, predictions added.
-        """
-        return self.add_predictions(self(feats), data_samples)
-
     def decode(self, outputs: dict[str, torch.Tensor], cam_K: torch.Tensor | None = None,
                input_size: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Raw outputs → decoded pose tensors (differentiable, traceable by ``torch.export``).
 
         Args:
             outputs: The head's raw outputs.
-            cam_K: ``(B, 3, 3)`` input intrinsics; needed (with ``input_size``) by a codec
-                with ``needs_camera``, ignored otherwise.
-            input_size: ``(B, 2)`` input ``(W, H)`` in pixels.
+            cam_K: ``(B, 3, 3)`` input intrinsics, passed to the codec (which may need them).
+            input_size: ``(B, 2)`` input ``(W, H)`` in pixels, passed to the codec.
 
         Returns:
             ``(B, 3)`` translations (m) and ``(B, 4)`` unit quaternions (x, y, z, w), w >= 0.
         """
         translation = outputs['translation']
-        if self.codec is None:
-            pred_t = translation
-        elif self.codec_needs_camera:
-            if cam_K is None or input_size is None:
-                raise ValueError(
-                    f'{type(self).__name__}: {type(self.codec).__name__} decodes with each '
-                    f"sample's cam_K and input_size, got none; call the estimator with "
-                    f"mode='predict' and data samples carrying them (predict_pose / "
-                    f'torch.export of the bare network cannot decode crop-relative '
-                    f'translations)')
-            pred_t = self.codec.decode(translation, cam_K, input_size)
-        else:
-            pred_t = self.codec.decode(translation)
+        pred_t = translation if self.codec is None else self.codec.decode(
+            translation, cam_K=cam_K, input_size=input_size)
         return pred_t, self.decode_rotation_outputs(outputs)
-
-    def add_predictions(self, outputs: dict[str, torch.Tensor],
-                        data_samples: Sequence[PoseDataSample]) -> Sequence[PoseDataSample]:
-        """Decode ``outputs`` into ``pred_t`` / ``pred_q`` fields of ``data_samples``."""
-        camera = (stack_cameras(data_samples, outputs['translation'].device,
-                                type(self).__name__, type(self.codec).__name__)
-                  if self.codec_needs_camera else ())
-        pred_t, pred_q = (pred.detach() for pred in self.decode(outputs, *camera))
-        for sample, t, q in zip(data_samples, pred_t, pred_q, strict=True):
-            sample.pred_t = t
-            sample.pred_q = q
-        return data_samples

@@ -1,4 +1,5 @@
 from .base_loss import BasePoseLoss
+from .keypoint_loss import BaseKeypointLoss, HeatmapCrossEntropyLoss, SoftArgmaxL1Loss
 from .rotation_loss import (
     GeodesicRotationLoss,
     QuaternionRotationLoss,
@@ -9,6 +10,7 @@ from .translation_loss import SmoothL1TranslationLoss
 from .uncertainty_weighted_loss import UncertaintyWeightedLoss
 
 __all__ = [
-    'BasePoseLoss', 'GeodesicRotationLoss', 'QuaternionRotationLoss', 'SmoothL1TranslationLoss',
+    'BaseKeypointLoss', 'BasePoseLoss', 'GeodesicRotationLoss', 'HeatmapCrossEntropyLoss',
+    'QuaternionRotationLoss', 'SmoothL1TranslationLoss', 'SoftArgmaxL1Loss',
     'SymmetricGeodesicLoss', 'UncertaintyWeightedLoss', 'load_symmetries',
 ]

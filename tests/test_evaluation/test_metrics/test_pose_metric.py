@@ -23,16 +23,16 @@ def x_rotation(angle_deg):
     return [math.sin(half), 0.0, 0.0, math.cos(half)]
 
 
-def sample(seq_id, index, pred_t, pred_q, gt_t=None, gt_q=None, **extra):
+def sample(seq_id, index, pred_t, pred_q, gt_t=None, gt_q=None, metainfo=None, **extra):
     data_sample = PoseDataSample(metainfo=dict(seq_id=seq_id, label_index=index,
-                                               timestamp=index * 1000))
+                                               timestamp=index * 1000, **(metainfo or {})))
     data_sample.pred_t = torch.tensor(pred_t)
     data_sample.pred_q = torch.tensor(pred_q)
     if gt_t is not None:
         data_sample.gt_t = torch.tensor(gt_t)
         data_sample.gt_q = torch.tensor(gt_q)
-    for key, value in extra.items():  # keypoint-head diagnostics: pnp_ok, keypoint_err_px
-        data_sample.set_field(torch.tensor(value), key)
+    if extra:  # a head's extra outputs: pnp_ok, pose_status, keypoints...
+        data_sample.pred_extras = {key: torch.tensor(value) for key, value in extra.items()}
     return data_sample
 
 
@@ -137,18 +137,29 @@ def test_missing_body_model_fails_at_build(tmp_path):
         METRICS.build(dict(type='PoseMetric', body_model=str(tmp_path / 'nowhere.json')))
 
 
-def test_keypoint_head_diagnostics():
-    pose = dict(pred_t=[0, 0, 5.0], pred_q=IDENTITY, gt_t=[0, 0, 5.0], gt_q=IDENTITY)
-    samples = [sample('RT001', 0, **pose, pnp_ok=True, keypoint_err_px=1.0),
-               sample('RT001', 1, **pose, pnp_ok=False, keypoint_err_px=3.0),
-               sample('RT001', 2, **pose, pnp_ok=True, keypoint_err_px=float('nan')),
-               sample('RT002', 0, **pose, pnp_ok=True, keypoint_err_px=8.0)]
-    results = evaluate(METRICS.build(dict(type='PoseMetric')), samples)
+def test_keypoint_head_diagnostics(tmp_path):
+    """The metric projects the body's keypoints with the gt pose and each sample's camera
+    and measures the predicted keypoints against them."""
+    body = proba2_like()
+    camera = dict(cam_K=np.array([[100.0, 0, 320], [0, 100.0, 240], [0, 0, 1]]),
+                  input_size=(640, 480))
+    uv = body.keypoints[:, :2] / (body.keypoints[:, 2:] + 5.0) * 100.0 + [320, 240]
+    pose = dict(pred_t=[0, 0, 5.0], pred_q=IDENTITY, gt_q=IDENTITY, metainfo=camera)
+    inside = [0, 0, 5.0]
+    samples = [sample('RT001', 0, **pose, gt_t=inside, pnp_ok=True, keypoints=uv + [0.6, 0.8]),
+               sample('RT001', 1, **pose, gt_t=inside, pnp_ok=False, keypoints=uv + [1.8, 2.4]),
+               # The target far outside the input: no keypoint to measure.
+               sample('RT001', 2, **pose, gt_t=[100.0, 0, 5.0], pnp_ok=True, keypoints=uv),
+               sample('RT002', 0, **pose, gt_t=inside, pnp_ok=True, keypoints=uv + [4.8, 6.4])]
+    metric = METRICS.build(dict(type='PoseMetric', body_model=str(body.save(tmp_path / 'b.json'))))
+    results = evaluate(metric, samples)
     assert results['pose/pnp_success_rate'] == pytest.approx(3 / 4)
     # NaN (no keypoint inside the input) is left out: median and mean of 1, 3 and 8 px.
     assert results['pose/kpt_err_px_median'] == pytest.approx(3.0)
     assert results['pose/kpt_err_px_mean'] == pytest.approx(4.0)
-    assert results['pose/speed_mean'] == 0.0  # the pose figures are there as well
+    # Without a body model there is nothing to project: no keypoint figures.
+    plain = evaluate(METRICS.build(dict(type='PoseMetric')), samples)
+    assert 'pose/kpt_err_px_median' not in plain and 'pose/pnp_success_rate' in plain
 
 
 def test_statuses_are_counted_and_filters_reported():

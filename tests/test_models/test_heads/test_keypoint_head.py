@@ -2,14 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from sparkpose.models.heads.pnp import fallback_pose, solve_pnp
+from sparkpose.evaluation import PoseMetric
 from sparkpose.registry import MODELS
 from sparkpose.structures import (
     POSE_STATUSES,
     PoseDataSample,
     geodesic_distance_quaternion,
     proba2_like,
-    quaternion_to_matrix,
 )
 
 INPUT = 64
@@ -41,7 +40,7 @@ def _head(body_file, **kwargs):
 
 def _ideal_heatmaps(head, samples, size=16, sharpness=0.5):
     """Logits peaked at the true keypoints (what a perfect network would output)."""
-    uv, _ = head.project_keypoints(samples, torch.device('cpu'))
+    uv, _, _ = head.gt_keypoints(samples, torch.device('cpu'))
     cells = uv / (INPUT / size) - 0.5
     grid = torch.arange(size, dtype=torch.float32)
     dist = ((grid[None, None, None, :] - cells[..., 0, None, None]) ** 2
@@ -49,61 +48,27 @@ def _ideal_heatmaps(head, samples, size=16, sharpness=0.5):
     return -sharpness * dist
 
 
-def test_pnp_recovers_pose_from_exact_keypoints():
-    body = proba2_like()
-    quat, t = _pose(0)
-    rotation = quaternion_to_matrix(torch.tensor(quat)).numpy()
-    points = body.keypoints @ rotation.T + t
-    uv = points[:, :2] / points[:, 2:] * K[[0, 1], [0, 1]] + K[:2, 2]
-    result = solve_pnp(body.keypoints, uv, np.ones(len(uv)), K)
-    assert result is not None and result.ok and result.num_inliers == len(uv)
-    np.testing.assert_allclose(result.rotation, rotation, atol=1e-6)
-    np.testing.assert_allclose(result.translation, t, atol=1e-5)
-
-
-def test_pnp_rejects_outliers_and_too_few_points():
-    body = proba2_like()
-    quat, t = _pose(1)
-    rotation = quaternion_to_matrix(torch.tensor(quat)).numpy()
-    points = body.keypoints @ rotation.T + t
-    uv = points[:, :2] / points[:, 2:] * K[[0, 1], [0, 1]] + K[:2, 2]
-    corrupted = uv.copy()
-    corrupted[:3] += 15.0  # three wild keypoints
-    result = solve_pnp(body.keypoints, corrupted, np.ones(len(uv)), K)
-    assert result is not None and result.num_inliers == len(uv) - 3
-    np.testing.assert_allclose(result.translation, t, atol=1e-4)
-    confident = np.zeros(len(uv))
-    confident[:5] = 1.0
-    assert solve_pnp(body.keypoints, uv, confident, K, min_points=6) is None
-    nan_points = np.full_like(uv, np.nan)
-    assert solve_pnp(body.keypoints, nan_points, np.ones(len(uv)), K) is None
-
-
-def test_fallback_pose_is_finite_and_on_the_keypoint_ray():
-    rotation, translation = fallback_pose(np.full((14, 2), np.nan), K, 1.0, (INPUT, INPUT))
-    assert np.array_equal(rotation, np.eye(3)) and np.isfinite(translation).all()
-    # The input centre is the principal point here: the ray is the optical axis.
-    np.testing.assert_allclose(translation[:2], 0, atol=1e-12)
-    np.testing.assert_allclose(translation[2], 120.0 * 2 / (0.8 * INPUT))
-
-
 def test_ideal_heatmaps_decode_to_the_true_pose(body_file):
     head = _head(body_file)
     samples = [_sample(*_pose(seed)) for seed in range(3)]
     heatmaps = _ideal_heatmaps(head, samples)
-    pixels, scores = head.decode_keypoints(heatmaps, samples)
-    uv, visible = head.project_keypoints(samples, torch.device('cpu'))
-    assert visible.all()
-    assert (pixels - uv).norm(dim=-1).max() < 0.01 and (scores > 0.5).all()
-    # predict() with a head whose forward returns those maps.
     head.forward = lambda feats: dict(heatmaps=heatmaps)
     out = head.predict(None, samples)
-    for sample in out:
-        assert bool(sample.pnp_ok)
+    uv, visible, _ = head.gt_keypoints(samples, torch.device('cpu'))
+    assert visible.all()
+    for sample, true_uv in zip(out, uv):
+        extras = sample.pred_extras
+        assert set(extras) == set(head.extra_outputs) and bool(extras['pnp_ok'])
+        assert (extras['keypoints'] - true_uv).norm(dim=-1).max() < 0.01
+        assert (extras['keypoint_scores'] > 0.5).all()
         angle = geodesic_distance_quaternion(sample.pred_q[None], sample.gt_q[None])
         assert torch.rad2deg(angle).item() < 0.1
         assert (sample.pred_t - sample.gt_t).norm() < 0.01
-        assert sample.keypoint_err_px < 0.01 and sample.pred_keypoints.shape == (14, 2)
+    # The metric measures the keypoints against the projected ground truth.
+    metric = PoseMetric(body_model=body_file, sequence_filters={})
+    metric.process(None, [s.to_dict() for s in out])
+    assert all(r['keypoint_err_px'] < 0.01 for r in metric.results)
+    assert metric.compute_metrics(metric.results)['kpt_err_px_median'] < 0.01
 
 
 def test_flat_heatmaps_fall_back_and_are_counted(body_file):
@@ -111,7 +76,7 @@ def test_flat_heatmaps_fall_back_and_are_counted(body_file):
     samples = [_sample(*_pose(3))]
     head.forward = lambda feats: dict(heatmaps=torch.zeros(1, 14, 16, 16))
     sample = head.predict(None, samples)[0]
-    assert not bool(sample.pnp_ok)
+    assert not bool(sample.pred_extras['pnp_ok'])
     assert torch.isfinite(sample.pred_t).all() and torch.isfinite(sample.pred_q).all()
     np.testing.assert_allclose(sample.pred_q.numpy(), [0, 0, 0, 1], atol=1e-6)
 
@@ -127,7 +92,7 @@ def test_loss_is_lower_for_the_right_heatmaps_and_masks_outside_points(body_file
     assert right['loss_keypoint'] < wrong['loss_keypoint']
     # A target far outside the input contributes nothing.
     far = [_sample(*_pose(0)), _sample(_pose(0)[0], [40.0, 0.0, 7.0])]
-    _, visible = head.project_keypoints(far, torch.device('cpu'))
+    _, visible, _ = head.gt_keypoints(far, torch.device('cpu'))
     assert visible[0].all() and not visible[1].any()
     single = head.loss(good[:1], far[:1])
     both = head.loss(torch.cat([good[:1], torch.zeros_like(good[:1])]), far)
@@ -152,13 +117,33 @@ def test_estimator_trains_and_predicts_through_all_modes(body_file):
     with torch.no_grad():
         out = model(inputs, samples, mode='predict')
     assert all(torch.isfinite(s.pred_t).all() and s.pred_q.shape == (4,) for s in out)
-    with pytest.raises(NotImplementedError, match="mode='predict'"):
+    with pytest.raises(ValueError, match="cam_K and input_size.*mode='predict'"):
         model.predict_pose(inputs)
 
 
 def test_head_rejects_pooled_features(body_file):
     with pytest.raises(ValueError, match='FeatureFusion'):
         _head(body_file)(torch.rand(2, 8))
+
+
+def test_unknown_parts_and_wrong_keypoint_count_name_the_config_key(body_file):
+    with pytest.raises(KeyError, match=r"solver=\{'type': 'EPnPSolver'\}"):
+        _head(body_file, solver=dict(type='EPnPSolver'))
+    with pytest.raises(KeyError, match=r"codec=\{'type': 'MSRAHeatmap'\}"):
+        _head(body_file, codec=dict(type='MSRAHeatmap'))
+    with pytest.raises(TypeError, match='loss_keypoint='):
+        _head(body_file, loss_keypoint=dict(type='SoftArgmaxL1Loss', weight=0.1))
+    head = _head(body_file)
+    with pytest.raises(ValueError, match=r'body_model=.*body.json.* with 14 keypoints'):
+        head.decode(dict(heatmaps=torch.zeros(1, 8, 16, 16)), torch.eye(3)[None],
+                    torch.tensor([[64.0, 64.0]]))
+    samples = [_sample(*_pose(0))]
+    head.forward = lambda feats: dict(heatmaps=_ideal_heatmaps(head, samples))
+    sample = head.predict(None, samples)[0]
+    sample.pred_extras['keypoints'] = sample.pred_extras['keypoints'][:8]
+    metric = PoseMetric(body_model=body_file, sequence_filters={})
+    with pytest.raises(ValueError, match=r'\(8, 2\).*model.head.body_model'):
+        metric.process(None, [sample.to_dict()])
 
 
 
@@ -173,9 +158,9 @@ def test_statuses_and_confidences(body_file):
     heatmaps[1] = 0
     head.forward = lambda feats: dict(heatmaps=heatmaps)
     out = head.predict(None, samples)
-    names = [POSE_STATUSES[int(s.pose_status)] for s in out]
+    names = [POSE_STATUSES[int(s.pred_extras['pose_status'])] for s in out]
     assert names == ['pnp_ok', 'fallback', 'no_events', 'no_target']
-    confidence = [float(s.pose_confidence) for s in out]
+    confidence = [float(s.pred_extras['pose_confidence']) for s in out]
     assert confidence[0] > 0.5 and confidence[1] == 0 and confidence[2] == 0
     assert 0 < confidence[3] < confidence[0]
     for sample in out:
@@ -187,9 +172,35 @@ def test_pnp_on_all_keypoints_before_the_placeholder(body_file):
     all keypoints finds the pose; with all_keypoints_pnp=False the placeholder stays."""
     samples = [_sample(*_pose(5))]
     for retry, expected in ((True, 'pnp_all_keypoints'), (False, 'fallback')):
-        head = _head(body_file, all_keypoints_pnp=retry)
+        head = _head(body_file, solver=dict(type='RansacPnPSolver', all_keypoints_pnp=retry))
         heatmaps = _ideal_heatmaps(head, samples, sharpness=0.02)
         head.forward = lambda feats, maps=heatmaps: dict(heatmaps=maps)
         sample = head.predict(None, [_sample(*_pose(5))])[0]
-        assert POSE_STATUSES[int(sample.pose_status)] == expected
-        assert float(sample.pose_confidence) == 0  # for the filter to override
+        assert POSE_STATUSES[int(sample.pred_extras['pose_status'])] == expected
+        assert float(sample.pred_extras['pose_confidence']) == 0  # for the filter to override
+
+
+def test_state_dict_keys_are_those_of_existing_checkpoints(body_file):
+    """Codec, solver and losses hold no weights: checkpoints of the one-class head load."""
+    keys = {'conv.0.weight', 'conv.1.weight', 'conv.1.bias', 'conv.1.running_mean',
+            'conv.1.running_var', 'conv.1.num_batches_tracked', 'conv.3.weight', 'conv.3.bias'}
+    assert set(_head(body_file).state_dict()) == keys
+
+
+def test_decode_of_raw_heatmaps_gives_the_poses_of_predict(body_file):
+    """What a deployment computes after the exported network: the same poses and, for
+    windows with events and a found target, the same solver path."""
+    head = _head(body_file)
+    samples = [_sample(*_pose(seed)) for seed in range(3)]
+    heatmaps = _ideal_heatmaps(head, samples)
+    heatmaps[2] = 0  # one placeholder among them
+    head.forward = lambda feats: dict(heatmaps=heatmaps)
+    out = head.predict(None, samples)
+    assert [POSE_STATUSES[int(s.pred_extras['pose_status'])] for s in out] == [
+        'pnp_ok', 'pnp_ok', 'fallback']
+    cam_K = torch.tensor(K, dtype=torch.float32).expand(3, 3, 3)
+    t, q = head.decode(dict(heatmaps=heatmaps), cam_K, torch.full((3, 2), float(INPUT)))
+    assert torch.equal(t, torch.stack([s.pred_t for s in out]))
+    assert torch.equal(q, torch.stack([s.pred_q for s in out]))
+    with pytest.raises(ValueError, match='cam_K and input_size'):
+        head.decode(dict(heatmaps=heatmaps))

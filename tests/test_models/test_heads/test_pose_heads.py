@@ -4,6 +4,8 @@ import math
 import pytest
 import torch
 
+from sparkpose.models.heads import BasePoseHead
+from sparkpose.models.heads.uncertainty_pose_head import LOG_VAR_COLUMNS
 from sparkpose.registry import MODELS
 from sparkpose.structures import (
     PoseDataSample,
@@ -134,7 +136,8 @@ def test_uncertainty_head_weights_losses_by_predicted_log_variance():
     torch.testing.assert_close(losses['loss_rotation'],
                                plain_losses['loss_rotation'] * math.e - 1.0)
     pred = uncertain.predict(feats, [PoseDataSample() for _ in range(4)])
-    torch.testing.assert_close(pred[0].pred_log_var, torch.tensor([math.log(2.0), -1.0]))
+    torch.testing.assert_close(pred[0].pred_extras['log_var'],
+                               torch.tensor([math.log(2.0), -1.0]))
 
 
 def test_head_errors_name_the_problem():
@@ -144,3 +147,21 @@ def test_head_errors_name_the_problem():
     sample = PoseDataSample(metainfo=dict(seq_id='RT901', label_index=0))
     with pytest.raises(ValueError, match=r'samples \[0\] have no gt_t/gt_q'):
         head.loss((torch.randn(1, 16),), [sample])
+    with pytest.raises(KeyError, match=r"Rot6DPoseHead: codec=\{'type': 'TranslationNorm'\}"):
+        build_head('Rot6DPoseHead', codec=dict(type='TranslationNorm'))
+    with pytest.raises(TypeError, match=r'loss_rotation=.*beta'):
+        build_head('Rot6DPoseHead', loss_rotation=dict(type='GeodesicRotationLoss', beta=1))
+
+
+def test_uncertainty_head_returns_its_terms_in_the_documented_order():
+    """mmengine sums the loss dict in its order: translation, then rotation, whatever
+    order ``loss_terms`` produced them in."""
+    head = build_head('UncertaintyPoseHead', codec=CODEC)
+    terms = BasePoseHead.loss_terms
+
+    def reversed_terms(*args, **kwargs):
+        return dict(reversed(list(terms(head, *args, **kwargs).items())))
+
+    head.loss_terms = reversed_terms
+    losses = head.loss((torch.randn(4, 16),), samples_with_gt())
+    assert list(losses) == list(LOG_VAR_COLUMNS) == ['loss_translation', 'loss_rotation']
