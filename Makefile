@@ -17,7 +17,7 @@ DEMO_FULL_SENSOR_ARGS := --preset demo-full-sensor --seed 1 --workers 2
 DEMO_ENV := OMP_NUM_THREADS=1
 DEMO_WORK_DIR := work_dirs/demo
 # The demo walks the SPADES path: the body model is reconstructed from the training split's
-# labelled events (100 of its 896 files, evenly spread, 4,000 events per window: ~30 s) and
+# labelled events (100 of its 896 files, evenly spread, 4,000 events per window: 20-30 s) and
 # trained against; the generator's own body.json only says how close the reconstruction came.
 DEMO_BODY := $(DEMO_WORK_DIR)/body_reconstructed.json
 DEMO_BODY_ARGS := --split train.txt --max-files 100 --max-events-per-window 4000
