@@ -6,6 +6,7 @@ Examples:
     python tools/train.py CONFIG --amp --compile           # torch.compile the forward
     python tools/train.py CONFIG --resume work_dirs/x/epoch_3.pth  # resume this checkpoint
     python tools/train.py CONFIG --cfg-options train_cfg.max_epochs=40 randomness.seed=1
+    python tools/train.py CONFIG --body-model work_dirs/demo/body_reconstructed.json
     torchrun --nproc-per-node 2 tools/train.py CONFIG --launcher pytorch
 """
 import argparse
@@ -19,6 +20,7 @@ from sparkpose.engine import (
     apply_common_options,
     enable_amp,
     parse_tool_args,
+    point_at_body_model,
 )
 from sparkpose.registry import RUNNERS
 
@@ -42,6 +44,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--seed', type=int, help='random seed (overrides randomness.seed)')
     parser.add_argument('--deterministic', action='store_true',
                         help='deterministic algorithms (bit-identical reruns and resumes)')
+    parser.add_argument('--body-model', metavar='FILE',
+                        help='train against this body.json (head, metrics, hooks; after '
+                        '--data-root), e.g. one reconstruct_body.py made; the checkpoint '
+                        'carries it')
     add_common_arguments(parser, 'train_cfg.max_epochs=5')
     return parse_tool_args(parser)
 
@@ -50,6 +56,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command-line options to ``cfg``."""
     apply_common_options(cfg, args.config, args.cfg_options, args.launcher, args.work_dir,
                          args.verbose, args.data_root)
+    if args.body_model:
+        point_at_body_model(cfg, args.body_model)
 
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None

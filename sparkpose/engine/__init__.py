@@ -15,6 +15,7 @@ from .checkpoint import (
     use_checkpoint_body_model,
 )
 from .config_checks import check_config_keys
+from .data_root import point_at_body_model
 from .hooks import (
     PoseVisualizationHook,
     RandomStateHook,
@@ -46,6 +47,7 @@ __all__ = [
     'find_unsafe_globals', 'load_checkpoint_safely', 'safe_checkpoint_globals',
     'body_model_meta', 'use_checkpoint_body_model',
     'add_common_arguments', 'apply_common_options', 'check_config_keys', 'parse_tool_args',
+    'point_at_body_model',
     'RandomStateHook', 'StagedUnfreezeHook',
     'get_random_state',
     'set_random_state', 'SkipErrorEpochBasedTrainLoop', 'resolve_exception', 'AMP_DTYPES',

@@ -47,23 +47,41 @@ def point_at_data_root(cfg: Config, data_root: str) -> list[str]:
         FileNotFoundError: The config names a body model and ``data_root`` has none.
     """
     data_root = osp.join(data_root, '')
-    body = osp.join(data_root, BODY_MODEL_FILE)
     changed = []
     for path, parent, key in list(_read_entries(cfg)):
         if key == 'data_root':
             parent[key] = data_root
-        elif key == 'body_model' and isinstance(parent[key], str):
+            changed.append(path)
+    if 'data_root' in cfg:  # the helper name too, so the dumped config tells the truth
+        cfg['data_root'] = data_root
+    return changed + point_at_body_model(cfg, osp.join(data_root, BODY_MODEL_FILE),
+                                         f'--data-root {data_root}')
+
+
+def point_at_body_model(cfg: Config, body: str, option: str = '--body-model') -> list[str]:
+    """Make every body-model path of ``cfg`` (head, metrics, hooks) ``body``.
+
+    Args:
+        cfg: The config, changed in place.
+        body: The ``body.json`` to use.
+        option: The command-line option that asked, for the error message.
+
+    Returns:
+        The dotted keys changed.
+
+    Raises:
+        FileNotFoundError: The config names a body model and ``body`` does not exist.
+    """
+    changed = []
+    for path, parent, key in list(_read_entries(cfg)):
+        if key == 'body_model' and isinstance(parent[key], str):
             parent[key] = body
-        else:
-            continue
-        changed.append(path)
-    body_keys = [path for path in changed if path.endswith('body_model')]
-    if body_keys and not osp.isfile(body):
-        raise FileNotFoundError(f'--data-root {data_root}: no {BODY_MODEL_FILE} there, which '
-                                f'the config needs for {", ".join(body_keys)}')
-    for key, value in (('data_root', data_root), ('body_model', body)):
-        if key in cfg:  # the helper names too, so the dumped config tells the truth
-            cfg[key] = value
+            changed.append(path)
+    if changed and not osp.isfile(body):
+        raise FileNotFoundError(f'{option}: no {body}, which the config needs for '
+                                f'{", ".join(changed)}')
+    if 'body_model' in cfg:
+        cfg['body_model'] = body
     return changed
 
 

@@ -1,4 +1,5 @@
-"""--data-root points every dataset and body-model path at one folder; helper overrides fail."""
+"""--data-root points every dataset and body-model path at one folder, --body-model every
+body-model path at one file; helper overrides fail."""
 import json
 import sys
 from pathlib import Path
@@ -6,7 +7,11 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from sparkpose.engine.data_root import point_at_data_root, refuse_unread_overrides
+from sparkpose.engine.data_root import (
+    point_at_body_model,
+    point_at_data_root,
+    refuse_unread_overrides,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 KEYPOINT = REPO / 'configs' / 'keypoint' / 'kpt_voxelcnn-fusion_1xb32-24e_synthetic-crop64.py'
@@ -48,6 +53,26 @@ def test_train_tool_data_root_reaches_datasets_head_metric_and_hook(config, data
     assert 'custom_hooks.0.body_model' in bodies and 'val_evaluator.body_model' in bodies
     assert any(key.startswith('model.head') for key in bodies)
     assert set(bodies.values()) == {f'{data_dir}/body.json'}
+
+
+def test_train_tool_body_model_wins_over_data_roots_body(data_dir, tmp_path, load_tool,
+                                                         monkeypatch):
+    body = tmp_path / 'reconstructed.json'
+    body.write_text(json.dumps({}))
+    train = load_tool('train.py')
+    monkeypatch.setattr(sys, 'argv', ['train.py', str(KEYPOINT), '--data-root', str(data_dir),
+                                      '--body-model', str(body)])
+    cfg = train.merge_args(Config.fromfile(str(KEYPOINT)), train.parse_args())
+    bodies = _paths(cfg, 'body_model')
+    assert {'model.head.body_model', 'val_evaluator.body_model', 'test_evaluator.body_model',
+            'custom_hooks.0.body_model'} <= set(bodies)
+    assert set(bodies.values()) == {str(body)}
+    assert set(_paths(cfg, 'data_root').values()) == {f'{data_dir}/'}
+
+
+def test_missing_body_model_names_the_option_and_keys(tmp_path):
+    with pytest.raises(FileNotFoundError, match='--body-model: no .*nothing.json.*model.head'):
+        point_at_body_model(Config.fromfile(str(KEYPOINT)), str(tmp_path / 'nothing.json'))
 
 
 def test_data_root_without_body_model_names_the_keys(tmp_path):
