@@ -4,10 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # The demo config reads data/demo (its data_root); change both together.
 DEMO_DATA := data/demo
-DEMO_CONFIG := configs/keypoint/kpt_voxelcnn-fusion_1xb32-24e_synthetic-crop64.py
+DEMO_CONFIG := configs/keypoint/kpt_voxelcnn-fusion_1xb32-13e_synthetic-crop64.py
 # The demo preset: many short, fast-tumbling trajectories at a small sensor, the most distinct
-# attitudes per CPU-second (800 trajectories × 1 s at 320x180, tumbling at 30-120 deg/s,
-# 8,000 labelled windows; see PRESETS in the generator), and in its sub-folder full_sensor/
+# attitudes per CPU-second (1,600 trajectories × 1 s at 320x180, tumbling at 30-120 deg/s,
+# 16,000 labelled windows; see PRESETS in the generator), and in its sub-folder full_sensor/
 # SPADES' terms (320 × 0.5 s at 1280x720, tumbling at 2.5-10 deg/s, its own camera.json).
 # The seeds pick the data; the number of workers only how fast it is made.
 DEMO_DATA_ARGS := --preset demo --seed 0 --workers 2
@@ -17,7 +17,7 @@ DEMO_FULL_SENSOR_ARGS := --preset demo-full-sensor --seed 1 --workers 2
 DEMO_ENV := OMP_NUM_THREADS=1
 DEMO_WORK_DIR := work_dirs/demo
 # The demo walks the SPADES path: the body model is reconstructed from the training split's
-# labelled events (100 of its 896 files, evenly spread, 4,000 events per window: 20-30 s) and
+# labelled events (100 of its 1,536 files, evenly spread, 4,000 events per window: 20-30 s) and
 # trained against; the generator's own body.json only says how close the reconstruction came.
 DEMO_BODY := $(DEMO_WORK_DIR)/body_reconstructed.json
 DEMO_BODY_ARGS := --split train.txt --max-files 100 --max-events-per-window 4000

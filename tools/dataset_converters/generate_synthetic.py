@@ -3,7 +3,7 @@
 Examples::
 
     # the demo set (what `make demo` uses): a full-sensor part (320 x 0.5 s at 1280x720,
-    # tumbling at 2.5-10 deg/s) in a sub-folder, then 800 x 1 s at 320x180, tumbling at
+    # tumbling at 2.5-10 deg/s) in a sub-folder, then 1600 x 1 s at 320x180, tumbling at
     # 30-120 deg/s, whose split files also list the sub-folder's sequences
     python tools/dataset_converters/generate_synthetic.py --out data/demo/full_sensor \\
         --preset demo-full-sensor --seed 1 --workers 2
@@ -45,8 +45,8 @@ SPLITS = ('train', 'val', 'test')
 # --out, --seed and --workers are never part of a preset.
 PRESETS = {
     # Many short, fast-tumbling trajectories at a small sensor: the most distinct
-    # attitudes per CPU-second (8,000 labelled windows).
-    'demo': dict(num_sequences=800, duration=1.0, resolution=(320, 180),
+    # attitudes per CPU-second (16,000 labelled windows).
+    'demo': dict(num_sequences=1600, duration=1.0, resolution=(320, 180),
                  min_tumble_rate=30.0, max_tumble_rate=120.0, split=[0.8, 0.1, 0.1]),
     # The demo's second part (its sub-folder full_sensor/): SPADES' sensor and tumble rates
     # in short trajectories, so the demo model also meets the full sensor's event density
@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', required=True, type=Path, help='output directory')
     parser.add_argument('--preset', choices=sorted(PRESETS),
-                        help='defaults of a named set (demo: 800 x 1 s at 320x180, tumbling '
+                        help='defaults of a named set (demo: 1600 x 1 s at 320x180, tumbling '
                              '30-120 deg/s; demo-full-sensor: 320 x 0.5 s at 1280x720, '
                              '2.5-10 deg/s; spades: 300 x 60 s at 1280x720); explicit flags '
                              'override them')
