@@ -123,9 +123,9 @@ def test_bad_resolution_is_rejected(generate_synthetic, tmp_path, capsys):
 
 def test_presets_set_defaults_that_flags_override(generate_synthetic, tmp_path):
     demo = generate_synthetic.parse_args(['--out', str(tmp_path), '--preset', 'demo'])
-    # Exactly the flags the demo used before it had a name.
+    # Exactly these flags (the demo had 800 trajectories before it doubled them).
     flags = generate_synthetic.parse_args([
-        '--out', str(tmp_path), '--num-sequences', '800', '--duration', '1',
+        '--out', str(tmp_path), '--num-sequences', '1600', '--duration', '1',
         '--resolution', '320x180', '--min-tumble-rate', '30', '--max-tumble-rate', '120'])
     assert vars(demo) == dict(vars(flags), preset='demo')
     spades = generate_synthetic.parse_args(['--out', str(tmp_path), '--preset', 'spades',
