@@ -2,9 +2,11 @@
 
 Symmetries are searched among the 24 rotations that map the body axes onto themselves:
 SPADES labels, like a satellite's design frame, put the body axes along its structure, so
-a rotation that maps the body onto itself is one of them. Keypoints are the extreme points
-of the structure in 26 directions (corners and the ends of thin parts), plus extremes of
-the points that break the symmetries, so PnP can tell the near-symmetric poses apart.
+a rotation that maps the body onto itself is one of them. Keypoints are the structure's
+corners: points where it ends along every body axis, which an event image shows as sharp
+line ends. Corners of the parts that break the symmetries come first, so PnP can tell the
+near-symmetric poses apart; a structure with too few corners is topped up with its
+extreme points in 26 directions.
 """
 import itertools
 
@@ -95,49 +97,93 @@ def extreme_points(points: np.ndarray, spacing: float) -> tuple[np.ndarray, list
     return np.asarray(chosen).reshape(-1, 3), chosen_names
 
 
-def select_keypoints(points: np.ndarray, symmetries: np.ndarray, tolerance: float,
-                     min_keypoints: int = 12) -> tuple[np.ndarray, list[str]]:
-    """Named keypoints: extremes of the whole structure and of its symmetry-breaking parts.
+def corner_points(points: np.ndarray, radius: float,
+                  tolerance: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Corners: points whose neighbours within ``radius`` (m) lie on one side of them along
+    each body axis (to ``tolerance`` / 2), as at the corner of a box or a plate.
 
-    Names are ``tip<dirs>`` for extremes of the body and ``asym<dirs>`` for extremes of the
-    points that break a near-symmetry; when fewer than ``min_keypoints`` come out, the
-    spacing between keypoints is halved and the search repeated, and a structure too small
-    for that is topped up with the points farthest from all chosen (``far<k>``).
+    Unlike the extreme point in a direction, which slides along an edge facing it, a corner
+    is one well-defined point of the image. Returns the corners, their strength (how far
+    the two longest edges meeting there reach, capped at ``radius``; strongest first) and
+    names saying which way they point (``corner+x-y``; an axis the structure is thin along
+    is left out).
     """
-    broken = asymmetric_points(points, symmetries, tolerance)
+    slack = tolerance / 2
+    corners, strengths, names = [], [], []
+    for index, neighbours in enumerate(cKDTree(points).query_ball_point(points, radius)):
+        if len(neighbours) < 6:  # a stray voxel, not structure
+            continue
+        offsets = points[neighbours] - points[index]
+        low, high = -offsets.min(axis=0), offsets.max(axis=0)
+        if np.any((low > slack) & (high > slack)):  # structure on both sides: not a corner
+            continue
+        reach = np.sort(np.maximum(low, high))
+        corners.append(points[index])
+        strengths.append(reach[1] + 1e-3 * reach[2])
+        names.append('corner' + ''.join(f'{"+" if high[a] <= slack else "-"}{"xyz"[a]}'
+                                        for a in range(3) if max(low[a], high[a]) > slack))
+    order = np.argsort(strengths, kind='stable')[::-1]
+    return (np.asarray(corners).reshape(-1, 3)[order], np.asarray(strengths)[order],
+            [names[k] for k in order])
+
+
+def select_keypoints(points: np.ndarray, symmetries: np.ndarray, tolerance: float,
+                     num_keypoints: int = 14) -> tuple[np.ndarray, list[str]]:
+    """``num_keypoints`` named keypoints: corners, symmetry-breaking ones first.
+
+    Up to ``max(2, num_keypoints // 6)`` corners of the parts that break a near-symmetry
+    (``asym`` names) are taken a sixth of the body's extent apart; then the strongest
+    corners at least twice ``tolerance`` (m) from those chosen. A structure with too few
+    corners is topped up with its extreme points in 26 directions (``tip<dirs>``) and then
+    with the points farthest from all chosen (``far<k>``).
+    """
     core = dense_points(points, tolerance)
+    broken = asymmetric_points(points, symmetries, tolerance)
     broken = dense_points(points[broken], tolerance) if broken.sum() >= 8 else points[:0]
-    points = core
-    spacing = np.ptp(points, axis=0).max() / 6
-    while True:
-        tips, tip_names = extreme_points(points, spacing)
-        keypoints, names = list(tips), [f'tip{n}' for n in tip_names]
-        if len(broken) >= 4:
-            asym, asym_names = extreme_points(broken, spacing)
-            for point, name in zip(asym, asym_names):
-                if all(np.linalg.norm(point - k) >= spacing / 2 for k in keypoints):
-                    keypoints.append(point)
-                    names.append(f'asym{name}')
-        if len(keypoints) >= min_keypoints:
-            return np.asarray(keypoints), names
-        if spacing < tolerance:
-            break
-        spacing /= 2
-    while len(keypoints) < min(min_keypoints, len(points)):
-        gaps = np.min(np.linalg.norm(points[:, None] - np.asarray(keypoints)[None], axis=2), 1)
-        keypoints.append(points[np.argmax(gaps)])
+    spacing = np.ptp(core, axis=0).max() / 6
+    corners, _, corner_names = corner_points(core, 2.5 * tolerance, tolerance)
+    breaks = (cKDTree(broken).query(corners, distance_upper_bound=tolerance)[0] <= tolerance
+              if len(broken) and len(corners) else np.zeros(len(corners), bool))
+    keypoints, names = [], []
+
+    def take(candidates, candidate_names, prefix, gap, limit):
+        for point, name in zip(candidates, candidate_names):
+            if len(keypoints) >= limit:
+                return
+            if all(np.linalg.norm(point - k) >= gap for k in keypoints):
+                keypoints.append(point)
+                names.append(prefix + name.removeprefix('corner'))
+
+    asym_names = [n for n, b in zip(corner_names, breaks) if b]
+    take(corners[breaks], asym_names, 'asym', spacing, max(2, num_keypoints // 6))
+    take(corners[~breaks], [n for n, b in zip(corner_names, breaks) if not b], 'corner',
+         2 * tolerance, num_keypoints)
+    take(*extreme_points(core, 2 * tolerance), 'tip', 2 * tolerance, num_keypoints)
+    while len(keypoints) < min(num_keypoints, len(core)):
+        gaps = np.min(np.linalg.norm(core[:, None] - np.asarray(keypoints)[None], axis=2), 1)
+        keypoints.append(core[np.argmax(gaps)])
         names.append(f'far{len(names)}')
-    return np.asarray(keypoints), names
+    return np.asarray(keypoints), _unique(names)
 
 
-def body_from_points(points: np.ndarray, name: str, min_keypoints: int = 12,
+def _unique(names: list[str]) -> list[str]:
+    """Names made unique by a numeric suffix on repeats (``corner+x``, ``corner+x_1``)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        out.append(name if name not in seen else f'{name}_{seen[name]}')
+        seen[name] = seen.get(name, 0) + 1
+    return out
+
+
+def body_from_points(points: np.ndarray, name: str, num_keypoints: int = 14,
                      tolerance: float = 0.04) -> BodyModel:
     """A box-less :class:`BodyModel` from structure points (m): symmetries, then keypoints.
 
     Args:
         points: ``(N, 3)`` body-frame points on the target's structure.
         name: Model name.
-        min_keypoints: Keypoints wanted at least.
+        num_keypoints: Keypoints wanted.
         tolerance: Distance (m) under which two points count as the same structure.
     """
     if len(points) < 8:
@@ -146,7 +192,7 @@ def body_from_points(points: np.ndarray, name: str, min_keypoints: int = 12,
     points = np.round(points, 4)  # voxel centres: keep float noise out of body.json
     # Symmetric parts are not always seen alike (views, lighting): match them more loosely.
     symmetries = find_symmetries(points, 1.5 * tolerance)
-    keypoints, names = select_keypoints(points, symmetries, tolerance, min_keypoints)
+    keypoints, names = select_keypoints(points, symmetries, tolerance, num_keypoints)
     return BodyModel(name, (), keypoints, tuple(names), symmetries, points=points)
 
 

@@ -8,6 +8,7 @@ from sparkpose.structures.body_features import (
     distance_to_boxes,
     edge_points,
     find_symmetries,
+    select_keypoints,
 )
 from sparkpose.structures.body_model import BodyModel, load_body_model, proba2_like
 
@@ -30,11 +31,35 @@ def test_proba2_like_symmetries_are_found_exactly():
 def test_keypoints_on_structure_spread_and_include_asymmetric_parts():
     body = proba2_like()
     model = body_from_points(edge_points(body), 'rec')
-    assert len(model.keypoints) >= 11
+    assert len(model.keypoints) == 14
+    assert len(set(model.keypoint_names)) == 14
     assert distance_to_boxes(model.keypoints, body.boxes).max() <= 0.05
     assert any(name.startswith('asym') for name in model.keypoint_names)
     # Spread over the body: keypoints reach both ends of every axis.
     assert (model.keypoints.max(0) > 0.25).all() and (model.keypoints.min(0) < -0.25).all()
+
+
+def test_keypoints_are_the_corners_of_the_bus_and_the_panels():
+    """Corners are single points of the image; an extreme along an edge's normal is not."""
+    body = proba2_like()
+    model = body_from_points(edge_points(body), 'rec')
+    wanted = [body.keypoints[i] for i, name in enumerate(body.keypoint_names)
+              if name.startswith(('bus_', 'wing'))]
+    assert len(wanted) == 12
+    for corner in wanted:
+        assert np.linalg.norm(model.keypoints - corner, axis=1).min() <= 0.02, corner
+    asym = [k for k, n in zip(model.keypoints, model.keypoint_names) if n.startswith('asym')]
+    assert len(asym) == 2  # the boom's end and the instrument's top: off the symmetries
+
+
+def test_structure_without_corners_is_topped_up_to_the_count():
+    rng = np.random.default_rng(0)
+    sphere = rng.normal(size=(3000, 3))
+    sphere = 0.5 * sphere / np.linalg.norm(sphere, axis=1, keepdims=True)
+    keypoints, names = select_keypoints(sphere, axis_rotations()[:1], 0.04, 14)
+    assert keypoints.shape == (14, 3) and len(set(names)) == 14
+    assert all(n.startswith(('tip', 'far')) for n in names)
+    assert np.linalg.norm(keypoints, axis=1) == pytest.approx(0.5, abs=1e-6)
 
 
 def test_box_less_body_round_trips_through_json(tmp_path):

@@ -21,11 +21,11 @@ def test_tool_writes_body_json_and_three_views(synthetic_root, load_tool, tmp_pa
     tool = load_tool(TOOL)
     out = tmp_path / 'rec' / 'body.json'
     stats = tool.main([str(synthetic_root), '--out', str(out), '--voxel', '0.05',
-                       '--max-events-per-window', '2000', '--min-keypoints', '11',
+                       '--max-events-per-window', '2000', '--num-keypoints', '11',
                        '--reference', str(synthetic_root / 'body.json')])
     body = load_body_model(str(out))
     assert body.boxes == () and len(body.points) == stats['points'] > 0
-    assert len(body.keypoints) >= min(11, len(body.points))
+    assert len(body.keypoints) == min(11, len(body.points))
     np.testing.assert_array_equal(body.symmetries[0], np.eye(3))
     assert out.with_suffix('.png').is_file()
     assert json.loads(out.read_text())['name'] == 'reconstructed'
@@ -44,7 +44,7 @@ def test_spread_takes_evenly_spaced_files_first_and_last_included(load_tool):
 
 def test_max_files_reads_fewer_files_and_reruns_identically(synthetic_root, load_tool, tmp_path):
     tool = load_tool(TOOL)
-    options = ['--voxel', '0.05', '--max-events-per-window', '2000', '--min-keypoints', '11']
+    options = ['--voxel', '0.05', '--max-events-per-window', '2000', '--num-keypoints', '11']
     full = tool.main([str(synthetic_root), '--out', str(tmp_path / 'all.json'), *options])
     runs = [tool.main([str(synthetic_root), '--out', str(tmp_path / f'{i}.json'), *options,
                        '--max-files', '2']) for i in range(2)]

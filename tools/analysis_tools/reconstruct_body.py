@@ -142,7 +142,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--max-files', type=int,
                         help='read at most this many files of the split, evenly spread over '
                         'it (default: all)')
-    parser.add_argument('--min-keypoints', type=int, default=12)
+    parser.add_argument('--num-keypoints', type=int, default=14)
     parser.add_argument('--name', default='reconstructed')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--reference', help='true body.json, only to report the errors')
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> dict:
     files = spread(names, args.max_files)
     points, stats = reconstruct(args.data_root, files, args.half_extent, args.voxel,
                                 args.max_events_per_window, args.seed)
-    body = body_from_points(points, args.name, args.min_keypoints, tolerance=2 * args.voxel)
+    body = body_from_points(points, args.name, args.num_keypoints, tolerance=2 * args.voxel)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     body.save(out)
