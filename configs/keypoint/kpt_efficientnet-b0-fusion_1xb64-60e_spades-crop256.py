@@ -4,7 +4,7 @@
 # `--amp` on a GPU. ImageNet weights help: save them to a local file and set
 # `model.backbone.pretrained` (see the sota config for the one-line command); the data
 # root needs `body.json` (docs/body_model.md).
-_base_ = ['./kpt_voxelcnn-fusion_1xb32-13e_synthetic-crop64.py']
+_base_ = ['./kpt_voxelcnn-fusion_1xb32-9e_synthetic-crop64.py']
 
 data_root = 'data/spades/'
 body_model = data_root + 'body.json'

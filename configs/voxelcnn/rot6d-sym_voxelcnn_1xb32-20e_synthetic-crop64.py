@@ -2,7 +2,7 @@
 # rotation with a loss modulo the body's near-symmetries plus a classifier that picks the
 # symmetry element, translation from the crop geometry. The baseline the keypoint head is
 # measured against (README learning curve).
-_base_ = ['../keypoint/kpt_voxelcnn-fusion_1xb32-13e_synthetic-crop64.py']
+_base_ = ['../keypoint/kpt_voxelcnn-fusion_1xb32-9e_synthetic-crop64.py']
 
 data_root = 'data/demo/'
 body_model = data_root + 'body.json'

@@ -1,7 +1,7 @@
 # The former CPU demo: a small CNN regressing a 6-D rotation from full-frame 128×128 voxel
 # grids of the generated synthetic set. Its attitude does not carry over to unseen
 # trajectories (see the README's learning curve); the demo now uses
-# configs/keypoint/kpt_voxelcnn-fusion_1xb32-13e_synthetic-crop64.py.
+# configs/keypoint/kpt_voxelcnn-fusion_1xb32-9e_synthetic-crop64.py.
 _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/datasets/spades_voxel.py',

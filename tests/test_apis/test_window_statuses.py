@@ -12,7 +12,7 @@ from sparkpose.simulation.spades_writer import write_camera_json
 from sparkpose.structures import POSE_STATUSES, proba2_like
 
 CONFIG = (Path(__file__).resolve().parents[2] / 'configs' / 'keypoint'
-          / 'kpt_voxelcnn-fusion_1xb32-13e_synthetic-crop64.py')
+          / 'kpt_voxelcnn-fusion_1xb32-9e_synthetic-crop64.py')
 
 
 @pytest.fixture

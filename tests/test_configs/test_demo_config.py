@@ -7,7 +7,7 @@ import pytest
 from mmengine.config import Config
 
 DEMO = (Path(__file__).resolve().parents[2] / 'configs' / 'keypoint'
-        / 'kpt_voxelcnn-fusion_1xb32-13e_synthetic-crop64.py')
+        / 'kpt_voxelcnn-fusion_1xb32-9e_synthetic-crop64.py')
 # What a reader looks for in the bases, named in the header.
 ESSENTIAL = {'default_scope', 'runner_type', 'randomness.seed',
              'train_dataloader.sampler.type', 'val_dataloader.sampler.type',

@@ -9,7 +9,7 @@ from sparkpose.engine import body_model_meta, use_checkpoint_body_model
 from sparkpose.structures.body_model import load_body_model, mirror_symmetric, proba2_like
 
 KEYPOINT = (Path(__file__).resolve().parents[2] / 'configs' / 'keypoint'
-            / 'kpt_voxelcnn-fusion_1xb32-13e_synthetic-crop64.py')
+            / 'kpt_voxelcnn-fusion_1xb32-9e_synthetic-crop64.py')
 
 
 def test_meta_holds_the_model_body_and_replaces_every_config_path(tmp_path):

@@ -14,7 +14,7 @@ from sparkpose.engine.data_root import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-KEYPOINT = REPO / 'configs' / 'keypoint' / 'kpt_voxelcnn-fusion_1xb32-13e_synthetic-crop64.py'
+KEYPOINT = REPO / 'configs' / 'keypoint' / 'kpt_voxelcnn-fusion_1xb32-9e_synthetic-crop64.py'
 ROT6D = REPO / 'configs' / 'voxelcnn' / 'rot6d-sym_voxelcnn_1xb32-20e_synthetic-crop64.py'
 
 

@@ -27,7 +27,7 @@ from sparkpose.engine import atomic_write_bytes, load_checkpoint_safely
 from sparkpose.registry import MODELS
 
 REPO = Path(__file__).parents[2]
-DEMO_CONFIG = REPO / 'configs' / 'keypoint' / 'kpt_voxelcnn-fusion_1xb32-13e_synthetic-crop64.py'
+DEMO_CONFIG = REPO / 'configs' / 'keypoint' / 'kpt_voxelcnn-fusion_1xb32-9e_synthetic-crop64.py'
 RESNET_CONFIG = REPO / 'configs' / 'eventresnet' / 'quat_eventresnet_1xb16-30e_spades-1280x720.py'
 MAX_EPOCHS = 3
 

@@ -123,9 +123,9 @@ def test_bad_resolution_is_rejected(generate_synthetic, tmp_path, capsys):
 
 def test_presets_set_defaults_that_flags_override(generate_synthetic, tmp_path):
     demo = generate_synthetic.parse_args(['--out', str(tmp_path), '--preset', 'demo'])
-    # Exactly these flags (the demo had 800 trajectories before it doubled them).
+    # Exactly these flags (the demo had 800, then 1,600 trajectories before).
     flags = generate_synthetic.parse_args([
-        '--out', str(tmp_path), '--num-sequences', '1600', '--duration', '1',
+        '--out', str(tmp_path), '--num-sequences', '2400', '--duration', '1',
         '--resolution', '320x180', '--min-tumble-rate', '30', '--max-tumble-rate', '120'])
     assert vars(demo) == dict(vars(flags), preset='demo')
     spades = generate_synthetic.parse_args(['--out', str(tmp_path), '--preset', 'spades',
@@ -168,3 +168,25 @@ def test_include_lists_a_sub_folders_set_in_the_splits(generate_synthetic, tmp_p
     with pytest.raises(SystemExit, match='has no train.txt'):
         generate_synthetic.main(['--out', str(tmp_path / 'b'), '--num-sequences', '1',
                                  '--duration', '0.2', '--include', 'missing'])
+
+
+def test_if_changed_keeps_a_set_made_with_the_same_options_only(generate_synthetic, tmp_path,
+                                                                 capsys):
+    options = ['--out', str(tmp_path), '--num-sequences', '2', '--duration', '0.2',
+               '--seed', '4', '--if-changed']
+    assert len(generate_synthetic.main(options)) == 2
+    manifest = json.loads((tmp_path / 'generator.json').read_text())
+    assert manifest['options']['num_sequences'] == 2
+    assert sorted(sum(manifest['splits'].values(), [])) == ['RT000', 'RT001']
+    # Same options (the worker count is not one): nothing is written again.
+    before = (tmp_path / 'RT000.h5').stat().st_mtime_ns
+    assert generate_synthetic.main(options + ['--workers', '2']) == []
+    assert 'up to date' in capsys.readouterr().out
+    assert (tmp_path / 'RT000.h5').stat().st_mtime_ns == before
+    # A bigger set (as when a preset grows) or another seed is made again.
+    assert len(generate_synthetic.main(options[:3] + ['3'] + options[4:])) == 3
+    assert json.loads((tmp_path / 'generator.json').read_text())['options']['num_sequences'] == 3
+    assert len(generate_synthetic.main(options[:-2] + ['5', '--if-changed'])) == 2
+    # A set without a manifest (made by an older generator, or interrupted) is made again.
+    (tmp_path / 'generator.json').unlink()
+    assert len(generate_synthetic.main(options)) == 2

@@ -11,7 +11,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from sparkpose.engine import load_checkpoint_safely
 
 REPO = Path(__file__).parents[2]
-CONFIG = REPO / 'configs' / 'keypoint' / 'kpt_voxelcnn-fusion_1xb32-13e_synthetic-crop64.py'
+CONFIG = REPO / 'configs' / 'keypoint' / 'kpt_voxelcnn-fusion_1xb32-9e_synthetic-crop64.py'
 
 
 def run(*args: str) -> str:

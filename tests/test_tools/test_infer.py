@@ -109,7 +109,7 @@ def test_keypoint_model_writes_a_finite_submission(infer, test_files, tmp_path):
     # The keypoint head solves PnP per sample: infer.py must go through predict, not
     # the bare network, and a window where PnP fails still gets a finite row.
     base = Path(__file__).parents[2] / 'configs' / 'keypoint' / \
-        'kpt_voxelcnn-fusion_1xb32-13e_synthetic-crop64.py'
+        'kpt_voxelcnn-fusion_1xb32-9e_synthetic-crop64.py'
     body = test_files / 'body.json'
     config = tmp_path / 'kpt.py'
     config.write_text(f"_base_ = ['{base}']\nmodel = dict(head=dict(body_model='{body}'))\n"

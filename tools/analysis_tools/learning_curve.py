@@ -9,7 +9,7 @@ fraction under 30°.
 Example (the README's learning curve)::
 
     python tools/analysis_tools/learning_curve.py \\
-        configs/keypoint/kpt_voxelcnn-fusion_1xb32-13e_synthetic-crop64.py \\
+        configs/keypoint/kpt_voxelcnn-fusion_1xb32-9e_synthetic-crop64.py \\
         configs/voxelcnn/rot6d-sym_voxelcnn_1xb32-20e_synthetic-crop64.py \\
         --data-root data/demo --sizes 40 160 640 --iters 1600
 """

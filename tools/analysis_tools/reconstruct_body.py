@@ -13,7 +13,7 @@ writes a box-less ``body.json`` plus ``body.png`` (three orthographic views) bes
 
 Memory holds at most ``--max-events-per-window`` events of every window (sampled at
 random with ``--seed``) plus one ``cells³`` uint32 volume. ``--max-files N`` reads only N
-files of the split, evenly spread over it (``make demo``: 100 of its 1,536 training files,
+files of the split, evenly spread over it (``make demo``: 100 of its 2,432 training files,
 4,000 events per window, for a body as close to the truth as from all of them in a tenth
 of the time).
 """

@@ -10,7 +10,7 @@ keep a random sixth of each file's events, as a real sensor's sparser streams wo
 Example (the README's robustness table)::
 
     python tools/analysis_tools/robustness.py \\
-        configs/keypoint/kpt_voxelcnn-fusion_1xb32-13e_synthetic-crop64.py \\
+        configs/keypoint/kpt_voxelcnn-fusion_1xb32-9e_synthetic-crop64.py \\
         $(cat work_dirs/demo/last_checkpoint) --seed 20261205 --workers 2
 """
 import argparse

@@ -3,7 +3,7 @@
 Examples::
 
     # the demo set (what `make demo` uses): a full-sensor part (320 x 0.5 s at 1280x720,
-    # tumbling at 2.5-10 deg/s) in a sub-folder, then 1600 x 1 s at 320x180, tumbling at
+    # tumbling at 2.5-10 deg/s) in a sub-folder, then 2400 x 1 s at 320x180, tumbling at
     # 30-120 deg/s, whose split files also list the sub-folder's sequences
     python tools/dataset_converters/generate_synthetic.py --out data/demo/full_sensor \\
         --preset demo-full-sensor --seed 1 --workers 2
@@ -21,6 +21,7 @@ Sequence ``RT{i}`` depends only on ``--seed``, ``i`` and the simulation options,
 ``--workers`` or on which other sequences are generated.
 """
 import argparse
+import json
 import multiprocessing
 from functools import partial
 from pathlib import Path
@@ -41,12 +42,14 @@ from sparkpose.simulation import (
 from sparkpose.structures import BODY_FILE
 
 SPLITS = ('train', 'val', 'test')
+# Written last, with the split files: the options and split lists a set was made with.
+MANIFEST_FILE = 'generator.json'
 # Named data sets: the options each fixes; a flag given on the command line still wins.
 # --out, --seed and --workers are never part of a preset.
 PRESETS = {
     # Many short, fast-tumbling trajectories at a small sensor: the most distinct
-    # attitudes per CPU-second (16,000 labelled windows).
-    'demo': dict(num_sequences=1600, duration=1.0, resolution=(320, 180),
+    # attitudes per CPU-second (24,000 labelled windows).
+    'demo': dict(num_sequences=2400, duration=1.0, resolution=(320, 180),
                  min_tumble_rate=30.0, max_tumble_rate=120.0, split=[0.8, 0.1, 0.1]),
     # The demo's second part (its sub-folder full_sensor/): SPADES' sensor and tumble rates
     # in short trajectories, so the demo model also meets the full sensor's event density
@@ -105,12 +108,27 @@ def included_splits(out: Path, folder: str, split_names: list[str]) -> dict[str,
             for split in split_names}
 
 
+def make_manifest(args: argparse.Namespace, splits: dict[str, list[str]]) -> dict:
+    """What makes a set: every option but where it goes and how fast, and its split lists."""
+    options = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items()
+               if k not in ('out', 'workers', 'if_changed')}
+    return json.loads(json.dumps(dict(options=options, splits=splits), default=str))
+
+
+def read_manifest(out: Path) -> dict | None:
+    """The manifest of the set in ``out``; ``None`` if it has none or an unreadable one."""
+    try:
+        return json.loads((out / MANIFEST_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = SequenceOptions()
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', required=True, type=Path, help='output directory')
     parser.add_argument('--preset', choices=sorted(PRESETS),
-                        help='defaults of a named set (demo: 1600 x 1 s at 320x180, tumbling '
+                        help='defaults of a named set (demo: 2400 x 1 s at 320x180, tumbling '
                              '30-120 deg/s; demo-full-sensor: 320 x 0.5 s at 1280x720, '
                              '2.5-10 deg/s; spades: 300 x 60 s at 1280x720); explicit flags '
                              'override them')
@@ -156,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
                              'through the sub-folder\'s camera.json), so one set holds data '
                              'of several sensors')
     parser.add_argument('--workers', type=int, default=1, help='parallel processes')
+    parser.add_argument('--if-changed', action='store_true',
+                        help=f'do nothing when --out already holds a complete set made with '
+                             f'these options (its {MANIFEST_FILE} says so); a set made with '
+                             f'other options (another preset size, seed, split) is made again')
     parser.add_argument('--compression', choices=('none', 'lzf', 'gzip'), default='none',
                         help='event-dataset filter: none reads fastest in training; gzip '
                              'is ~5x smaller but costs ~3 ms per 100 ms window to decode')
@@ -199,6 +221,11 @@ def main(argv: list[str] | None = None) -> list[Path]:
     for folder in args.include:
         for split, listed in included_splits(args.out, folder, list(splits)).items():
             splits[split] = splits[split] + listed
+    manifest = make_manifest(args, splits)
+    if args.if_changed and read_manifest(args.out) == manifest:
+        print(f'{args.out}: up to date ({MANIFEST_FILE} lists these options); nothing written')
+        return []
+    (args.out / MANIFEST_FILE).unlink(missing_ok=True)  # an interrupted run is no set
     args.out.mkdir(parents=True, exist_ok=True)
     write_camera_json(args.out, camera_for_resolution(args.resolution))
     options.body.save(args.out / BODY_FILE)
@@ -213,6 +240,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
     else:
         paths = [job(i) for i in tqdm(indices, **progress)]
     write_split_files(args.out, splits)
+    (args.out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1) + '\n')
     print(f'wrote {len(paths)} sequences to {args.out} '
           f'({", ".join(f"{s}: {len(n)}" for s, n in splits.items())})')
     return paths

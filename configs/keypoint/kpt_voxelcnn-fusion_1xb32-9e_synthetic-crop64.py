@@ -47,7 +47,7 @@ _base_ = [
 data_root = 'data/demo/'
 body_model = data_root + 'body.json'
 input_size = (64, 64)
-max_epochs = 13
+max_epochs = 9
 base_lr = 2e-3
 
 model = dict(
@@ -83,11 +83,11 @@ test_pipeline = [
     voxel_grid,
     dict(type='PackPoseInputs'),
 ]
-# 1,536 training files: keep every HDF5 handle open (with the default LRU of 320 the worker
+# 2,432 training files: keep every HDF5 handle open (with the default LRU of 320 the worker
 # reopens files; docs/performance.md).
 train_dataloader = dict(
     batch_size=32, num_workers=1,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline, max_open_files=2048))
+    dataset=dict(data_root=data_root, pipeline=train_pipeline, max_open_files=3072))
 val_dataloader = dict(
     batch_size=64, num_workers=1,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
