@@ -98,15 +98,15 @@ def extreme_points(points: np.ndarray, spacing: float) -> tuple[np.ndarray, list
 
 
 def corner_points(points: np.ndarray, radius: float,
-                  tolerance: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
+                  tolerance: float) -> tuple[np.ndarray, np.ndarray]:
     """Corners: points whose neighbours within ``radius`` (m) lie on one side of them along
     each body axis (to ``tolerance`` / 2), as at the corner of a box or a plate.
 
     Unlike the extreme point in a direction, which slides along an edge facing it, a corner
-    is one well-defined point of the image. Returns the corners, their strength (how far
-    the two longest edges meeting there reach, capped at ``radius``; strongest first) and
-    names saying which way they point (``corner+x-y``; an axis the structure is thin along
-    is left out).
+    is one well-defined point of the image. Returns the corners, strongest first (by how
+    far the two longest edges meeting there reach, capped at ``radius``), and their names,
+    saying which way they point (``corner+x-y``; an axis the structure is thin along is
+    left out).
     """
     slack = tolerance / 2
     corners, strengths, names = [], [], []
@@ -123,8 +123,7 @@ def corner_points(points: np.ndarray, radius: float,
         names.append('corner' + ''.join(f'{"+" if high[a] <= slack else "-"}{"xyz"[a]}'
                                         for a in range(3) if max(low[a], high[a]) > slack))
     order = np.argsort(strengths, kind='stable')[::-1]
-    return (np.asarray(corners).reshape(-1, 3)[order], np.asarray(strengths)[order],
-            [names[k] for k in order])
+    return np.asarray(corners).reshape(-1, 3)[order], np.asarray(names, dtype=str)[order]
 
 
 def select_keypoints(points: np.ndarray, symmetries: np.ndarray, tolerance: float,
@@ -141,7 +140,7 @@ def select_keypoints(points: np.ndarray, symmetries: np.ndarray, tolerance: floa
     broken = asymmetric_points(points, symmetries, tolerance)
     broken = dense_points(points[broken], tolerance) if broken.sum() >= 8 else points[:0]
     spacing = np.ptp(core, axis=0).max() / 6
-    corners, _, corner_names = corner_points(core, 2.5 * tolerance, tolerance)
+    corners, corner_names = corner_points(core, 2.5 * tolerance, tolerance)
     breaks = (cKDTree(broken).query(corners, distance_upper_bound=tolerance)[0] <= tolerance
               if len(broken) and len(corners) else np.zeros(len(corners), bool))
     keypoints, names = [], []
@@ -154,10 +153,8 @@ def select_keypoints(points: np.ndarray, symmetries: np.ndarray, tolerance: floa
                 keypoints.append(point)
                 names.append(prefix + name.removeprefix('corner'))
 
-    asym_names = [n for n, b in zip(corner_names, breaks) if b]
-    take(corners[breaks], asym_names, 'asym', spacing, max(2, num_keypoints // 6))
-    take(corners[~breaks], [n for n, b in zip(corner_names, breaks) if not b], 'corner',
-         2 * tolerance, num_keypoints)
+    take(corners[breaks], corner_names[breaks], 'asym', spacing, max(2, num_keypoints // 6))
+    take(corners[~breaks], corner_names[~breaks], 'corner', 2 * tolerance, num_keypoints)
     take(*extreme_points(core, 2 * tolerance), 'tip', 2 * tolerance, num_keypoints)
     while len(keypoints) < min(num_keypoints, len(core)):
         gaps = np.min(np.linalg.norm(core[:, None] - np.asarray(keypoints)[None], axis=2), 1)

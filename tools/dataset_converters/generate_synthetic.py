@@ -110,8 +110,8 @@ def included_splits(out: Path, folder: str, split_names: list[str]) -> dict[str,
 
 def make_manifest(args: argparse.Namespace, splits: dict[str, list[str]]) -> dict:
     """What makes a set: every option but where it goes and how fast, and its split lists."""
-    options = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items()
-               if k not in ('out', 'workers', 'if_changed')}
+    options = {k: v for k, v in vars(args).items() if k not in ('out', 'workers', 'if_changed')}
+    # Through JSON and back: tuples become lists, as in a manifest read from disk.
     return json.loads(json.dumps(dict(options=options, splits=splits), default=str))
 
 
